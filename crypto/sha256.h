@@ -1,0 +1,84 @@
+// sha256.h: SHA-256 (FIPS 180-4) with runtime CPU dispatch between a portable scalar kernel,
+// an AVX2 8-lane multi-buffer kernel and x86 SHA-NI (one stream, or several streams interleaved
+// per core to hide the latency of sha256rnds2). A streaming API and a multi-stream API.
+// Not a general hash library: SHA-256 only; BLAKE2b and friends go through OpenSSL EVP.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace modelgate::crypto {
+
+using Sha256Digest = std::array<std::uint8_t, 32>;
+
+// Sha256Backend is one compression implementation. `lanes` is how many independent streams its
+// multi-lane kernel compresses at once (1 = no multi-lane kernel). Backends are immutable,
+// static-lifetime objects; pointers to them stay valid for the life of the process.
+struct Sha256Backend {
+  std::string_view name;  // stable: "scalar", "avx2", "shani"; used by MODELGATE_SHA256 and --impl
+  std::size_t lanes;      // preferred interleave width of compress_lanes (scalar 1, shani 2, avx2 8)
+  // compress1 runs `nblocks` 64-byte blocks of `data` through `state`.
+  void (*compress1)(std::uint32_t state[8], const std::uint8_t* data, std::size_t nblocks);
+  // compress_lanes runs `nblocks` blocks through each of exactly `lanes` states, lane i reading
+  // data[i]. Lanes are independent; the pointers may alias nothing else.
+  void (*compress_lanes)(std::uint32_t* const* states, const std::uint8_t* const* data,
+                         std::size_t nblocks);
+};
+
+// sha256_available_backends lists every backend this CPU can run, slowest first. Thread-safe.
+std::span<const Sha256Backend* const> sha256_available_backends();
+
+// sha256_backend_by_name returns the backend called `name` if this CPU can run it, else nullptr.
+const Sha256Backend* sha256_backend_by_name(std::string_view name);
+
+// sha256_default_backend is the fastest available backend, or the one named by the environment
+// variable MODELGATE_SHA256 (scalar|avx2|shani) when it is set and available; an unknown or
+// unavailable name aborts at first use with a message on stderr (a misconfigured benchmark or
+// test must not silently measure the wrong thing). Chosen once; thread-safe.
+const Sha256Backend& sha256_default_backend();
+
+// Sha256 is a streaming hasher. Not thread-safe; cheap to copy.
+class Sha256 {
+ public:
+  explicit Sha256(const Sha256Backend& backend = sha256_default_backend());
+  void update(std::span<const std::uint8_t> data);
+  void update(std::string_view data);
+  // final returns the digest; the object must be reset() before reuse.
+  Sha256Digest final();
+  void reset();
+
+  // Whole-block view for the multi-stream driver: true when no partial block is buffered.
+  bool block_aligned() const { return buffered_ == 0; }
+  const Sha256Backend& backend() const { return *backend_; }
+
+  // hash is a one-shot convenience.
+  static Sha256Digest hash(std::span<const std::uint8_t> data,
+                           const Sha256Backend& backend = sha256_default_backend());
+
+ private:
+  friend void sha256_update_many(std::span<Sha256* const>, std::span<const std::span<const std::uint8_t>>);
+  const Sha256Backend* backend_;
+  std::uint32_t state_[8];
+  std::uint64_t total_bytes_ = 0;
+  std::array<std::uint8_t, 64> buffer_{};
+  std::size_t buffered_ = 0;
+};
+
+// sha256_update_many feeds data[i] into *hashers[i] for every i (the spans must have equal
+// counts). The results are exactly those of calling hashers[i]->update(data[i]) one by one;
+// the point is speed: whole blocks common to several block-aligned hashers are compressed with
+// the backend's multi-lane kernel (hashers[0]'s backend is used for all). Not thread-safe with
+// respect to the hashers.
+void sha256_update_many(std::span<Sha256* const> hashers,
+                        std::span<const std::span<const std::uint8_t>> data);
+
+// sha256_many hashes each input independently, K at a time with the multi-lane kernel, and
+// returns the digests in input order.
+std::vector<Sha256Digest> sha256_many(std::span<const std::span<const std::uint8_t>> inputs,
+                                      const Sha256Backend& backend = sha256_default_backend());
+
+}  // namespace modelgate::crypto
