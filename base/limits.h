@@ -19,6 +19,17 @@ inline constexpr std::size_t kMaxDssePayloadBytes = 48u << 20;
 // sigstore-go's limit on tlog entries and on RFC 3161 timestamps per bundle.
 inline constexpr std::size_t kMaxTlogEntries = 32;
 inline constexpr std::size_t kMaxTimestamps = 32;
+// DSSE signatures per envelope: Sigstore needs exactly one; a few more for multi-signer envelopes.
+inline constexpr std::size_t kMaxDsseSignatures = 16;
+// in-toto subjects per statement and digests per subject (sigstore-go's limits).
+inline constexpr std::size_t kMaxStatementSubjects = 1024;
+inline constexpr std::size_t kMaxSubjectDigests = 32;
+// Signed-note signature lines in one checkpoint (log + witness cosignatures).
+inline constexpr std::size_t kMaxCheckpointSignatures = 64;
+// SCTs in one certificate's embedded list (Fulcio embeds 1; CT policies ask for 2-3).
+inline constexpr std::size_t kMaxScts = 16;
+// Entries of each kind (tlogs, ctlogs, CAs, TSAs) in a trusted root.
+inline constexpr std::size_t kMaxTrustedRootInstances = 256;
 // Certificates in a chain (bundle or PEM anchor file); real chains have 2-4.
 inline constexpr std::size_t kMaxChainCertificates = 16;
 inline constexpr std::size_t kMaxCertificateBytes = 64u << 10;
