@@ -54,6 +54,8 @@ inline constexpr std::size_t kMaxResources = 1'000'000;
 inline constexpr std::size_t kMaxIgnorePaths = 4096;
 // Smallest shard size accepted from a signature: smaller shards make a manifest explode.
 inline constexpr std::uint64_t kMinShardSize = 1;
+// Missing / extra / mismatched resources named per kind in one failure message (the rest counted).
+inline constexpr std::size_t kMaxReportedResourceDiffs = 1000;
 
 // --- hashing ----------------------------------------------------------------------------------
 // mmap window per stream: large enough to amortise the syscall, small enough that K streams x
@@ -61,5 +63,58 @@ inline constexpr std::uint64_t kMinShardSize = 1;
 inline constexpr std::size_t kHashWindowBytes = 8u << 20;
 // Hashing worker threads, whatever --threads says.
 inline constexpr std::size_t kMaxHashThreads = 256;
+
+}  // namespace modelgate::limits
+
+namespace modelgate::limits {
+
+// --- admission --------------------------------------------------------------------------------
+// An AdmissionReview carries object + oldObject; etcd caps one object at 1.5 MiB, so 8 MiB is
+// generous for both plus envelope, and stops memory abuse from anything that reaches the port.
+inline constexpr std::size_t kMaxAdmissionReviewBytes = 8u << 20;
+// Kubernetes objects nest ~15 deep (CronJob → jobTemplate → template → spec → containers → ...).
+inline constexpr std::size_t kMaxAdmissionJsonDepth = 64;
+// Volumes and containers in one pod spec; real pods have tens.
+inline constexpr std::size_t kMaxPodVolumes = 1024;
+inline constexpr std::size_t kMaxPodContainers = 1024;
+inline constexpr std::size_t kMaxVolumeMountsPerContainer = 1024;
+// Strings echoed back to users (names, paths) are cut to this many bytes (STYLE.md §5).
+inline constexpr std::size_t kMaxEchoedStringBytes = 120;
+
+}  // namespace modelgate::limits
+
+namespace modelgate::limits {
+
+// --- policies (policy/) -----------------------------------------------------------------------
+// A policy file is a few KB; 1 MiB holds hundreds of policies and stops memory abuse.
+inline constexpr std::size_t kMaxPolicyFileBytes = 1u << 20;
+// YAML nodes visited per document, aliases counted at every use (stops alias "billion laughs").
+inline constexpr std::size_t kMaxPolicyNodes = 100'000;
+// YAML nesting depth; the policy schema is < 10 deep, 32 stops stack exhaustion.
+inline constexpr std::size_t kMaxPolicyDepth = 32;
+// Policy files in one directory or on one command line, and policies in one set.
+inline constexpr std::size_t kMaxPolicyFiles = 1024;
+inline constexpr std::size_t kMaxPolicies = 1024;
+// Items in any one list of a policy (signers, sources, patterns, names); real lists have < 20.
+inline constexpr std::size_t kMaxPolicyListItems = 256;
+// RE2 patterns compiled per policy, the length of one pattern, and RE2's memory budget for one
+// compiled program (RE2's own default is 8 MiB; policy patterns are short).
+inline constexpr std::size_t kMaxPatternsPerPolicy = 1024;
+inline constexpr std::size_t kMaxPatternBytes = 4096;
+inline constexpr std::int64_t kMaxPatternProgramBytes = 1 << 20;
+// One string scalar in a policy or catalog (paths are bounded by kMaxPathBytes already).
+inline constexpr std::size_t kMaxPolicyStringBytes = 8192;
+// Diagnostics collected per run before the rest are counted, not listed.
+inline constexpr std::size_t kMaxDiagnostics = 1000;
+// require.reviews.minApprovals and require.signature.threshold upper bounds.
+inline constexpr std::uint32_t kMaxApprovals = 64;
+// require.baseModels.maxDepth: lineages deeper than 16 fine-tunes are not real.
+inline constexpr std::uint32_t kMaxBaseModelDepth = 16;
+// require.maxAge: 10 years; longer is "forever" and should be written as no maxAge.
+inline constexpr std::int64_t kMaxPolicyMaxAgeSeconds = 3650LL * 24 * 3600;
+// A dataset catalog lists every dataset an org uses; 16 MiB is ~50k entries.
+inline constexpr std::size_t kMaxDatasetCatalogBytes = 16u << 20;
+inline constexpr std::size_t kMaxCatalogNodes = 2'000'000;
+inline constexpr std::size_t kMaxCatalogDatasets = 100'000;
 
 }  // namespace modelgate::limits
