@@ -45,6 +45,9 @@ inline constexpr std::size_t kMaxKeyFileBytes = 1u << 20;
 inline constexpr std::size_t kMaxModelFiles = 1'000'000;
 // Directory depth below the model root.
 inline constexpr std::size_t kMaxModelDepth = 128;
+// Directory entries examined in one walk (files, dirs, ignored ones): empty directories leave no
+// trace in a manifest but each costs a syscall, so a tree of millions of them is stopped here.
+inline constexpr std::size_t kMaxModelDirEntries = 4'000'000;
 // One path component (NAME_MAX on Linux) and a whole relative path (PATH_MAX).
 inline constexpr std::size_t kMaxNameBytes = 255;
 inline constexpr std::size_t kMaxPathBytes = 4096;
