@@ -20,11 +20,13 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 // static-lifetime objects; pointers to them stay valid for the life of the process.
 struct Sha256Backend {
   std::string_view name;  // stable: "scalar", "avx2", "shani"; used by MODELGATE_SHA256 and --impl
-  std::size_t lanes;      // preferred interleave width of compress_lanes (scalar 1, shani 2, avx2 8)
-  // compress1 runs `nblocks` 64-byte blocks of `data` through `state`.
+  std::size_t lanes;      // interleave width of compress_lanes (scalar 1, shani 4, avx2 8)
+  // compress1 runs `nblocks` (may be 0) 64-byte blocks of `data` (any alignment) through
+  // `state` (A..H as native integers, FIPS 180-4 §6.2.2). No padding: that is Sha256's job.
   void (*compress1)(std::uint32_t state[8], const std::uint8_t* data, std::size_t nblocks);
-  // compress_lanes runs `nblocks` blocks through each of exactly `lanes` states, lane i reading
-  // data[i]. Lanes are independent; the pointers may alias nothing else.
+  // compress_lanes runs `nblocks` (may be 0) blocks through each of exactly `lanes` states, lane i
+  // reading data[i] (any alignment). Lanes are independent: the states must be distinct and
+  // overlap no data; several lanes may read the same data.
   void (*compress_lanes)(std::uint32_t* const* states, const std::uint8_t* const* data,
                          std::size_t nblocks);
 };
@@ -41,14 +43,18 @@ const Sha256Backend* sha256_backend_by_name(std::string_view name);
 // test must not silently measure the wrong thing). Chosen once; thread-safe.
 const Sha256Backend& sha256_default_backend();
 
-// Sha256 is a streaming hasher. Not thread-safe; cheap to copy.
+// Sha256 is a streaming hasher (FIPS 180-4 padding, any message split). Not thread-safe; cheap to
+// copy (a copy continues the same message independently).
 class Sha256 {
  public:
   explicit Sha256(const Sha256Backend& backend = sha256_default_backend());
   void update(std::span<const std::uint8_t> data);
   void update(std::string_view data);
-  // final returns the digest; the object must be reset() before reuse.
+  // final returns the digest of everything updated since construction or the last
+  // reset()/final(), and leaves the hasher reset (ready for a new message). Messages of 2^61
+  // bytes or more are outside SHA-256's domain (the length wraps).
   Sha256Digest final();
+  // reset returns the hasher to the empty message, keeping its backend.
   void reset();
 
   // Whole-block view for the multi-stream driver: true when no partial block is buffered.
@@ -60,7 +66,8 @@ class Sha256 {
                            const Sha256Backend& backend = sha256_default_backend());
 
  private:
-  friend void sha256_update_many(std::span<Sha256* const>, std::span<const std::span<const std::uint8_t>>);
+  friend void sha256_update_many(std::span<Sha256* const>,
+                                 std::span<const std::span<const std::uint8_t>>);
   const Sha256Backend* backend_;
   std::uint32_t state_[8];
   std::uint64_t total_bytes_ = 0;
@@ -69,15 +76,18 @@ class Sha256 {
 };
 
 // sha256_update_many feeds data[i] into *hashers[i] for every i (the spans must have equal
-// counts). The results are exactly those of calling hashers[i]->update(data[i]) one by one;
-// the point is speed: whole blocks common to several block-aligned hashers are compressed with
-// the backend's multi-lane kernel (hashers[0]'s backend is used for all). Not thread-safe with
-// respect to the hashers.
+// counts; unequal counts are a caller bug and abort). The results are exactly those of calling
+// hashers[i]->update(data[i]) one by one, in order (a hasher listed twice gets both inputs);
+// the point is speed: once each hasher's partial block is topped up, the whole blocks of
+// `lanes` hashers at a time go through the multi-lane kernel of hashers[0]'s backend (used for
+// all), longest first; when fewer streams than lanes remain, a narrower kernel takes them if
+// that beats one at a time. Any number of hashers; allocates O(count). Not thread-safe with
+// respect to the hashers; distinct calls on distinct hashers may run concurrently.
 void sha256_update_many(std::span<Sha256* const> hashers,
                         std::span<const std::span<const std::uint8_t>> data);
 
-// sha256_many hashes each input independently, K at a time with the multi-lane kernel, and
-// returns the digests in input order.
+// sha256_many hashes each input independently, `lanes` at a time with the multi-lane kernel
+// (via sha256_update_many), and returns the digests in input order. Thread-safe.
 std::vector<Sha256Digest> sha256_many(std::span<const std::span<const std::uint8_t>> inputs,
                                       const Sha256Backend& backend = sha256_default_backend());
 

@@ -1,0 +1,58 @@
+// sha256_kernels.h: the SHA-256 compression kernels behind sha256.h, one set per instruction set,
+// and the FIPS 180-4 constants they share. Internal to crypto/ (and its tests and benchmarks).
+// Not a public API: no dispatch, no buffering or padding here; callers pass whole 64-byte blocks.
+#pragma once
+
+#include "crypto/sha256.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace modelgate::crypto::detail {
+
+// kSha256RoundConstants is K[0..63] of FIPS 180-4 §4.2.2.
+extern const std::uint32_t kSha256RoundConstants[64];
+
+// Every compress* function below runs `nblocks` (may be 0) consecutive 64-byte blocks through
+// the chaining state (A..H as native integers, FIPS 180-4 §6.2.2). Data may have any alignment.
+// The *_lanes functions take exactly their stated number of independent (state, data) pairs;
+// states must be distinct and overlap no data; several lanes may read the same data. Thread-safe
+// on distinct states.
+
+void sha256_scalar_compress1(std::uint32_t state[8], const std::uint8_t* data, std::size_t nblocks);
+// sha256_scalar_compress_lanes is the 1-lane form of compress1, for the backend table.
+void sha256_scalar_compress_lanes(std::uint32_t* const* states, const std::uint8_t* const* data,
+                                  std::size_t nblocks);
+
+// SHA-NI kernels; only callable when the CPU has SHA, SSSE3 and SSE4.1. The backend's lane
+// count is the interleave that measured fastest (see sha256_shani.cpp); _x2 and _x3 serve the
+// multi-stream driver when fewer streams remain, and bench/sha256_bench to re-check the choice.
+inline constexpr std::size_t kShaniLanes = 4;
+void sha256_shani_compress1(std::uint32_t state[8], const std::uint8_t* data, std::size_t nblocks);
+void sha256_shani_compress_lanes(std::uint32_t* const* states, const std::uint8_t* const* data,
+                                 std::size_t nblocks);
+void sha256_shani_compress_x2(std::uint32_t* const* states, const std::uint8_t* const* data,
+                              std::size_t nblocks);
+void sha256_shani_compress_x3(std::uint32_t* const* states, const std::uint8_t* const* data,
+                              std::size_t nblocks);
+
+// AVX2 kernel: 8 streams, one per 32-bit lane; only callable when the CPU and OS support AVX2.
+inline constexpr std::size_t kAvx2Lanes = 8;
+void sha256_avx2_compress_lanes(std::uint32_t* const* states, const std::uint8_t* const* data,
+                                std::size_t nblocks);
+
+using LanesKernel = void (*)(std::uint32_t* const* states, const std::uint8_t* const* data,
+                             std::size_t nblocks);
+
+// PartialKernel is how to run `streams` streams (2 <= streams < backend.lanes) at once: `kernel`
+// takes exactly `width` lanes (width >= streams); the caller pads the extra lanes with scratch
+// states and any readable data. kernel == nullptr: none is faster than one stream at a time.
+struct PartialKernel {
+  LanesKernel kernel = nullptr;
+  std::size_t width = 0;
+};
+
+// sha256_partial_kernel picks the PartialKernel for `backend` (one of the table's) and `streams`.
+PartialKernel sha256_partial_kernel(const Sha256Backend& backend, std::size_t streams);
+
+}  // namespace modelgate::crypto::detail

@@ -1,0 +1,551 @@
+#include "crypto/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "crypto/encoding.h"
+#include "crypto/sha256_kernels.h"
+#include "test_support.h"
+
+namespace crypto = modelgate::crypto;
+using crypto::Sha256;
+using crypto::Sha256Backend;
+using crypto::Sha256Digest;
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+using ByteSpan = std::span<const std::uint8_t>;
+
+// OpenSSL's EVP SHA-256 is the independent oracle for everything that is not a NIST vector.
+Sha256Digest openssl_sha256(ByteSpan data) {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  REQUIRE(EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) == 1);
+  REQUIRE(len == out.size());
+  return out;
+}
+
+std::string hex(const Sha256Digest& d) { return modelgate::testing::to_hex(d); }
+
+std::vector<const Sha256Backend*> backends() {
+  auto all = crypto::sha256_available_backends();
+  return {all.begin(), all.end()};
+}
+
+// cpu_flags reads the kernel's view of the CPU (/proc/cpuinfo), a source independent of our CPUID
+// code, so a dispatcher that misses a feature cannot quietly skip a backend's tests.
+std::set<std::string> cpu_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  std::set<std::string> flags;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) {
+      std::istringstream words(line.substr(line.find(':') + 1));
+      std::string w;
+      while (words >> w) {
+        flags.insert(w);
+      }
+      break;
+    }
+  }
+  return flags;
+}
+
+struct NistVector {
+  std::size_t line = 0;
+  Bytes message;
+  std::string expected_hex;
+};
+
+// load_rsp reads a CAVP SHA-256 .rsp file: '#' comments, the "[L = 32]" header, then
+// Len/Msg/MD triples (Len in bits; Len = 0 comes with the placeholder Msg = 00). Any other line, a
+// field out of order, or a Msg whose size is not Len/8 fails the test rather than being skipped.
+std::vector<NistVector> load_rsp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::vector<NistVector> out;
+  std::string line;
+  std::size_t line_no = 0;
+  std::size_t len_bits = 0;
+  int expect = 0;  // 0: Len next, 1: Msg next, 2: MD next
+  NistVector current;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    INFO(path.filename().string() << ":" << line_no << ": " << line.substr(0, 80));
+    if (line.empty() || line[0] == '#') {
+      continue;
+    }
+    if (line == "[L = 32]") {
+      REQUIRE(expect == 0);
+      continue;
+    }
+    if (line.rfind("Len = ", 0) == 0) {
+      REQUIRE(expect == 0);
+      len_bits = std::stoul(line.substr(6));
+      REQUIRE(len_bits % 8 == 0);  // byte-oriented vectors only
+      current = NistVector{};
+      current.line = line_no;
+      expect = 1;
+    } else if (line.rfind("Msg = ", 0) == 0) {
+      REQUIRE(expect == 1);
+      auto msg = crypto::from_hex(line.substr(6));
+      REQUIRE(msg.ok());
+      if (len_bits == 0) {
+        REQUIRE(*msg == Bytes{0x00});
+      } else {
+        REQUIRE(msg->size() == len_bits / 8);
+        current.message = std::move(*msg);
+      }
+      expect = 2;
+    } else if (line.rfind("MD = ", 0) == 0) {
+      REQUIRE(expect == 2);
+      current.expected_hex = line.substr(5);
+      REQUIRE(current.expected_hex.size() == 64);
+      out.push_back(std::move(current));
+      expect = 0;
+    } else {
+      FAIL("unexpected line");
+    }
+  }
+  REQUIRE(expect == 0);
+  return out;
+}
+
+// The counts are pinned: a loader that silently drops vectors must fail here.
+constexpr std::size_t kShortMsgVectors = 65;
+constexpr std::size_t kLongMsgVectors = 64;
+
+std::vector<NistVector> nist_vectors() {
+  const auto dir = modelgate::testing::vectors_dir() / "nist-sha256";
+  auto vectors = load_rsp(dir / "SHA256ShortMsg.rsp");
+  REQUIRE(vectors.size() == kShortMsgVectors);
+  auto long_vectors = load_rsp(dir / "SHA256LongMsg.rsp");
+  REQUIRE(long_vectors.size() == kLongMsgVectors);
+  for (auto& v : long_vectors) {
+    vectors.push_back(std::move(v));
+  }
+  return vectors;
+}
+
+// hash_in_pieces feeds `data` to a streaming hasher in random-sized pieces.
+Sha256Digest hash_in_pieces(const Sha256Backend& backend, ByteSpan data, std::mt19937_64& rng,
+                            std::size_t max_piece) {
+  Sha256 h(backend);
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    std::size_t n = std::min<std::size_t>(data.size() - pos, rng() % (max_piece + 1));
+    h.update(data.subspan(pos, n));
+    pos += n;
+  }
+  return h.final();
+}
+
+// pad_message applies FIPS 180-4 §5.1.1 padding by hand, so the kernels can be driven directly.
+Bytes pad_message(ByteSpan msg) {
+  Bytes out(msg.begin(), msg.end());
+  out.push_back(0x80);
+  while (out.size() % 64 != 56) {
+    out.push_back(0);
+  }
+  const std::uint64_t bits = static_cast<std::uint64_t>(msg.size()) * 8;
+  for (int i = 7; i >= 0; --i) {
+    out.push_back(static_cast<std::uint8_t>(bits >> (8 * i)));
+  }
+  return out;
+}
+
+constexpr std::uint32_t kIv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+Sha256Digest state_to_digest(const std::uint32_t state[8]) {
+  Sha256Digest d{};
+  for (int i = 0; i < 8; ++i) {
+    for (int b = 0; b < 4; ++b) {
+      d[4 * i + b] = static_cast<std::uint8_t>(state[i] >> (24 - 8 * b));
+    }
+  }
+  return d;
+}
+
+// self_exe is this test binary (resolved here: /proc/self in a child would name the child).
+std::string self_exe() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+
+}  // namespace
+
+TEST_CASE("every SHA-256 backend the CPU supports is available, and scalar always is", "[sha256]") {
+  const auto flags = cpu_flags();
+  REQUIRE_FALSE(flags.empty());
+  std::set<std::string> names;
+  for (const Sha256Backend* b : backends()) {
+    names.insert(std::string(b->name));
+  }
+  CHECK(names.count("scalar") == 1);
+  CHECK(names.count("avx2") == flags.count("avx2"));
+  CHECK(names.count("shani") ==
+        (flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1")));
+  // The development and CI machine has both; there every backend must be exercised.
+  if (flags.count("avx2") && flags.count("sha_ni")) {
+    CHECK(names == std::set<std::string>{"scalar", "avx2", "shani"});
+  } else {
+    WARN("this CPU cannot run every SHA-256 backend; the missing ones go untested here");
+  }
+  REQUIRE(backends().front()->name == "scalar");
+}
+
+TEST_CASE("sha256 backends declare the lane counts their kernels implement", "[sha256]") {
+  for (const Sha256Backend* b : backends()) {
+    INFO(b->name);
+    REQUIRE(b->compress1 != nullptr);
+    REQUIRE(b->compress_lanes != nullptr);
+    if (b->name == "scalar") {
+      CHECK(b->lanes == 1);
+    } else if (b->name == "avx2") {
+      CHECK(b->lanes == 8);
+    } else if (b->name == "shani") {
+      CHECK(b->lanes == crypto::detail::kShaniLanes);
+    } else {
+      FAIL("unknown backend");
+    }
+  }
+}
+
+TEST_CASE("every sha256 backend reproduces all NIST CAVP ShortMsg and LongMsg digests",
+          "[sha256]") {
+  const auto vectors = nist_vectors();
+  std::mt19937_64 rng(20240601);
+  for (const Sha256Backend* b : backends()) {
+    for (const auto& v : vectors) {
+      INFO(b->name << " vector at line " << v.line << " (" << v.message.size() << " bytes)");
+      REQUIRE(hex(Sha256::hash(v.message, *b)) == v.expected_hex);
+      REQUIRE(hex(hash_in_pieces(*b, v.message, rng, 70)) == v.expected_hex);
+      const ByteSpan one[1] = {v.message};
+      REQUIRE(hex(crypto::sha256_many(one, *b)[0]) == v.expected_hex);
+    }
+  }
+}
+
+TEST_CASE(
+    "every sha256 backend matches OpenSSL for all lengths 0 to 300 and around block boundaries",
+    "[sha256]") {
+  // One buffer, hashed from several start offsets so the kernels see unaligned data.
+  const Bytes data = modelgate::testing::random_bytes(70000, 7);
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n <= 300; ++n) {
+    lengths.push_back(n);
+  }
+  for (std::size_t blocks : {5, 8, 15, 16, 17, 63, 64, 100, 1023, 1024}) {
+    for (int delta : {-9, -8, -1, 0, 1, 55, 56, 57}) {
+      lengths.push_back(static_cast<std::size_t>(static_cast<long>(blocks * 64) + delta));
+    }
+  }
+  std::mt19937_64 rng(99);
+  for (const Sha256Backend* b : backends()) {
+    for (std::size_t n : lengths) {
+      const std::size_t offset = n % 7;
+      const ByteSpan msg(data.data() + offset, n);
+      INFO(b->name << " length " << n << " offset " << offset);
+      const Sha256Digest want = openssl_sha256(msg);
+      REQUIRE(hex(Sha256::hash(msg, *b)) == hex(want));
+      REQUIRE(hex(hash_in_pieces(*b, msg, rng, 130)) == hex(want));
+    }
+  }
+}
+
+TEST_CASE(
+    "every sha256 backend matches OpenSSL on random inputs up to 3 MiB split at random points",
+    "[sha256]") {
+  constexpr std::size_t kMax = 3u << 20;
+  const Bytes data = modelgate::testing::random_bytes(kMax + 64, 11);
+  std::mt19937_64 rng(12345);
+  for (int round = 0; round < 12; ++round) {
+    const std::size_t n = round == 0 ? kMax : rng() % kMax;
+    const std::size_t offset = rng() % 64;
+    const ByteSpan msg(data.data() + offset, n);
+    const Sha256Digest want = openssl_sha256(msg);
+    for (const Sha256Backend* b : backends()) {
+      INFO(b->name << " length " << n << " offset " << offset);
+      REQUIRE(hex(Sha256::hash(msg, *b)) == hex(want));
+      REQUIRE(hex(hash_in_pieces(*b, msg, rng, round % 2 == 0 ? 200 : 300000)) == hex(want));
+    }
+  }
+}
+
+TEST_CASE("sha256 kernels leave the state untouched for zero blocks", "[sha256]") {
+  for (const Sha256Backend* b : backends()) {
+    INFO(b->name);
+    std::vector<std::array<std::uint32_t, 8>> states(b->lanes);
+    std::vector<std::uint32_t*> state_ptrs;
+    std::vector<const std::uint8_t*> data_ptrs(b->lanes, nullptr);
+    for (std::size_t i = 0; i < b->lanes; ++i) {
+      for (int j = 0; j < 8; ++j) {
+        states[i][j] = static_cast<std::uint32_t>(0x01020304u * (i + 1) + j);
+      }
+      state_ptrs.push_back(states[i].data());
+    }
+    const auto before = states;
+    b->compress1(states[0].data(), nullptr, 0);
+    b->compress_lanes(state_ptrs.data(), data_ptrs.data(), 0);
+    REQUIRE(states == before);
+  }
+}
+
+TEST_CASE("sha256 multi-lane kernels hash each lane independently, matching OpenSSL", "[sha256]") {
+  const Bytes data = modelgate::testing::random_bytes(1 << 16, 3);
+  for (const Sha256Backend* b : backends()) {
+    // Lane i hashes a different message of the same padded length (so the same block count),
+    // starting at a different, mostly unaligned offset.
+    for (std::size_t msg_len : {0, 55, 56, 64, 119, 1000, 5000}) {
+      INFO(b->name << " message length " << msg_len);
+      std::vector<Bytes> padded;
+      std::vector<Sha256Digest> want;
+      for (std::size_t i = 0; i < b->lanes; ++i) {
+        const ByteSpan msg(data.data() + 3 * i + 1, msg_len);
+        want.push_back(openssl_sha256(msg));
+        // Shift each padded copy by i bytes inside its vector to vary alignment further.
+        Bytes p(i, 0xAA);
+        const Bytes body = pad_message(msg);
+        p.insert(p.end(), body.begin(), body.end());
+        padded.push_back(std::move(p));
+      }
+      const std::size_t nblocks = (padded[0].size()) / 64;
+      std::vector<std::array<std::uint32_t, 8>> states(b->lanes);
+      std::vector<std::uint32_t*> state_ptrs;
+      std::vector<const std::uint8_t*> data_ptrs;
+      for (std::size_t i = 0; i < b->lanes; ++i) {
+        std::memcpy(states[i].data(), kIv, sizeof kIv);
+        state_ptrs.push_back(states[i].data());
+        data_ptrs.push_back(padded[i].data() + i);
+      }
+      b->compress_lanes(state_ptrs.data(), data_ptrs.data(), nblocks);
+      for (std::size_t i = 0; i < b->lanes; ++i) {
+        INFO("lane " << i);
+        REQUIRE(hex(state_to_digest(states[i].data())) == hex(want[i]));
+      }
+      std::array<std::uint32_t, 8> single{};
+      std::memcpy(single.data(), kIv, sizeof kIv);
+      b->compress1(single.data(), padded[0].data(), nblocks);
+      REQUIRE(hex(state_to_digest(single.data())) == hex(want[0]));
+    }
+  }
+}
+
+TEST_CASE("sha256_update_many equals per-hasher updates for mixed lengths, counts and alignments",
+          "[sha256]") {
+  const Bytes data = modelgate::testing::random_bytes(1 << 20, 5);
+  std::mt19937_64 rng(777);
+  for (const Sha256Backend* b : backends()) {
+    // Counts below, at and above the lane count: fewer streams than lanes take the narrower or
+    // padded kernels, more take several groups.
+    for (std::size_t count :
+         {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, b->lanes - 1, b->lanes,
+          b->lanes + 1, 2 * b->lanes + 3, std::size_t{40}}) {
+      for (int trial = 0; trial < 4; ++trial) {
+        INFO(b->name << " hashers " << count << " trial " << trial);
+        // Each hasher's stream is a slice of `data`; it is fed as an optional unaligned prefix
+        // through update(), then several rounds of update_many, so rounds mix aligned and
+        // unaligned hashers, empty inputs, and inputs shorter and longer than a block.
+        std::vector<Sha256> hashers(count, Sha256(*b));
+        std::vector<Bytes> streams(count);
+        for (std::size_t i = 0; i < count; ++i) {
+          if (rng() % 3 == 0) {
+            const std::size_t prefix = rng() % 100;
+            const std::size_t start = rng() % (data.size() - prefix);
+            const ByteSpan piece(data.data() + start, prefix);
+            hashers[i].update(piece);
+            streams[i].insert(streams[i].end(), piece.begin(), piece.end());
+          }
+        }
+        std::vector<Sha256*> ptrs;
+        for (auto& h : hashers) {
+          ptrs.push_back(&h);
+        }
+        for (int step = 0; step < 3; ++step) {
+          std::vector<ByteSpan> inputs;
+          for (std::size_t i = 0; i < count; ++i) {
+            std::size_t n = 0;
+            switch (rng() % 5) {
+              case 0:
+                n = 0;
+                break;
+              case 1:
+                n = rng() % 64;
+                break;
+              case 2:
+                n = 64 * (rng() % 40);
+                break;
+              case 3:
+                n = rng() % 20000;
+                break;
+              default:
+                n = rng() % 200000;
+                break;
+            }
+            const std::size_t start = rng() % (data.size() - n);
+            inputs.emplace_back(data.data() + start, n);
+            streams[i].insert(streams[i].end(), inputs.back().begin(), inputs.back().end());
+          }
+          crypto::sha256_update_many(ptrs, inputs);
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+          INFO("hasher " << i << " stream " << streams[i].size() << " bytes");
+          REQUIRE(hex(hashers[i].final()) == hex(openssl_sha256(streams[i])));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("sha256_update_many with the same hasher listed twice appends both inputs in order",
+          "[sha256]") {
+  const Bytes data = modelgate::testing::random_bytes(10000, 8);
+  for (const Sha256Backend* b : backends()) {
+    INFO(b->name);
+    std::vector<Sha256> hashers(b->lanes + 1, Sha256(*b));
+    std::vector<Sha256*> ptrs;
+    std::vector<ByteSpan> inputs;
+    for (std::size_t i = 0; i < hashers.size(); ++i) {
+      ptrs.push_back(&hashers[i]);
+      inputs.emplace_back(data.data() + 100 * i, 640 + i);
+    }
+    ptrs.push_back(&hashers[0]);
+    inputs.emplace_back(data.data() + 5000, 1280);
+    crypto::sha256_update_many(ptrs, inputs);
+    Bytes stream0(inputs[0].begin(), inputs[0].end());
+    stream0.insert(stream0.end(), inputs.back().begin(), inputs.back().end());
+    REQUIRE(hex(hashers[0].final()) == hex(openssl_sha256(stream0)));
+    for (std::size_t i = 1; i < hashers.size(); ++i) {
+      REQUIRE(hex(hashers[i].final()) == hex(openssl_sha256(inputs[i])));
+    }
+  }
+}
+
+TEST_CASE("sha256_update_many over hashers of different backends uses the first and stays exact",
+          "[sha256]") {
+  const Bytes data = modelgate::testing::random_bytes(50000, 9);
+  const auto all = backends();
+  std::vector<Sha256> hashers;
+  for (std::size_t i = 0; i < 12; ++i) {
+    hashers.emplace_back(*all[(i + all.size() - 1) % all.size()]);
+  }
+  std::vector<Sha256*> ptrs;
+  std::vector<ByteSpan> inputs;
+  for (std::size_t i = 0; i < hashers.size(); ++i) {
+    ptrs.push_back(&hashers[i]);
+    inputs.emplace_back(data.data() + i, 3000 * i + 17);
+  }
+  crypto::sha256_update_many(ptrs, inputs);
+  for (std::size_t i = 0; i < hashers.size(); ++i) {
+    REQUIRE(hex(hashers[i].final()) == hex(openssl_sha256(inputs[i])));
+  }
+}
+
+TEST_CASE("sha256_many returns OpenSSL's digest for each input in input order", "[sha256]") {
+  const Bytes data = modelgate::testing::random_bytes(1 << 20, 10);
+  std::mt19937_64 rng(4242);
+  for (const Sha256Backend* b : backends()) {
+    for (std::size_t count :
+         {std::size_t{0}, std::size_t{1}, b->lanes, 2 * b->lanes + 1, std::size_t{33}}) {
+      INFO(b->name << " inputs " << count);
+      std::vector<ByteSpan> inputs;
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t n = (i % 4 == 0) ? 0 : (i % 4 == 1) ? rng() % 200 : rng() % 300000;
+        const std::size_t start = rng() % (data.size() - n);
+        inputs.emplace_back(data.data() + start, n);
+      }
+      const auto digests = crypto::sha256_many(inputs, *b);
+      REQUIRE(digests.size() == count);
+      for (std::size_t i = 0; i < count; ++i) {
+        INFO("input " << i << " length " << inputs[i].size());
+        REQUIRE(hex(digests[i]) == hex(openssl_sha256(inputs[i])));
+      }
+    }
+  }
+}
+
+TEST_CASE("a sha256 hasher is reusable after final and copies diverge independently", "[sha256]") {
+  const Bytes data = modelgate::testing::random_bytes(1000, 12);
+  for (const Sha256Backend* b : backends()) {
+    INFO(b->name);
+    Sha256 h(*b);
+    h.update(ByteSpan(data).first(100));
+    Sha256 copy = h;
+    h.update(ByteSpan(data).subspan(100, 200));
+    copy.update(ByteSpan(data).subspan(300, 50));
+    REQUIRE(hex(h.final()) == hex(openssl_sha256(ByteSpan(data).first(300))));
+    Bytes copy_stream(data.begin(), data.begin() + 100);
+    copy_stream.insert(copy_stream.end(), data.begin() + 300, data.begin() + 350);
+    REQUIRE(hex(copy.final()) == hex(openssl_sha256(copy_stream)));
+    // After final the hasher is back at the empty state.
+    REQUIRE(h.block_aligned());
+    REQUIRE(hex(h.final()) == hex(openssl_sha256({})));
+    h.update(std::string_view("abc"));
+    REQUIRE(hex(h.final()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    h.update(ByteSpan(data).first(10));
+    h.reset();
+    REQUIRE(hex(h.final()) == hex(openssl_sha256({})));
+  }
+}
+
+TEST_CASE("sha256 backends are found by their exact name only", "[sha256]") {
+  for (const Sha256Backend* b : backends()) {
+    REQUIRE(crypto::sha256_backend_by_name(b->name) == b);
+  }
+  CHECK(crypto::sha256_backend_by_name("") == nullptr);
+  CHECK(crypto::sha256_backend_by_name("SHANI") == nullptr);
+  CHECK(crypto::sha256_backend_by_name("shani ") == nullptr);
+  CHECK(crypto::sha256_backend_by_name("avx512") == nullptr);
+}
+
+TEST_CASE("the default sha256 backend is the fastest available unless MODELGATE_SHA256 names one",
+          "[sha256]") {
+  const char* forced = std::getenv("MODELGATE_SHA256");
+  if (forced == nullptr) {
+    REQUIRE(&crypto::sha256_default_backend() == backends().back());
+  } else {
+    REQUIRE(crypto::sha256_default_backend().name == forced);
+  }
+}
+
+// Not run by default ([.]): the environment tests below start this binary again with
+// MODELGATE_SHA256 set and read which backend the dispatcher picked.
+TEST_CASE("sha256 env probe prints the default backend", "[.][sha256-env-probe]") {
+  const Sha256Backend& b = crypto::sha256_default_backend();
+  std::cout << "default backend: " << b.name << "\n";
+  REQUIRE(hex(Sha256::hash({}, b)) ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("MODELGATE_SHA256 forces each available backend as the default", "[sha256]") {
+  for (const Sha256Backend* b : backends()) {
+    const auto r = modelgate::testing::run(
+        {"env", "MODELGATE_SHA256=" + std::string(b->name), self_exe(), "[sha256-env-probe]"});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(r.out.find("default backend: " + std::string(b->name) + "\n") != std::string::npos);
+  }
+}
+
+TEST_CASE("an unknown MODELGATE_SHA256 aborts with a message naming the valid choices",
+          "[sha256]") {
+  const auto r =
+      modelgate::testing::run({"env", "MODELGATE_SHA256=sha-ni", self_exe(), "[sha256-env-probe]"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == -1);  // SIGABRT
+  REQUIRE(r.err.find("MODELGATE_SHA256=\"sha-ni\" is unknown (expected scalar, avx2 or shani)") !=
+          std::string::npos);
+  REQUIRE(r.out.find("default backend:") == std::string::npos);
+}
