@@ -197,6 +197,25 @@ const TransparencyLog* TrustedRoot::find_ctlog(std::span<const std::uint8_t> log
   return find_log(ctlogs, log_id);
 }
 
+Result<void> verify_log_signature(const TransparencyLog& log, std::span<const std::uint8_t> data,
+                                  std::span<const std::uint8_t> sig) {
+  if (!log.key) {
+    return make_error(Code::kUnsupported, "log key type \"" + log.key_details.substr(0, 64) + "\" is not supported");
+  }
+  const std::string& d = log.key_details;
+  if (d == "PKIX_ECDSA_P384_SHA_384") {
+    return verify_signature(*log.key, HashAlg::kSha384, data, sig);
+  }
+  if (d == "PKIX_ECDSA_P521_SHA_512") {
+    return verify_signature(*log.key, HashAlg::kSha512, data, sig);
+  }
+  if (d.rfind("PKIX_RSA_PSS_", 0) == 0) {
+    return verify_signature_rsa_pss(*log.key, HashAlg::kSha256, data, sig);
+  }
+  // P-256/SHA-256, Ed25519 (hash ignored) and RSA PKCS#1 v1.5 with SHA-256.
+  return verify_signature(*log.key, HashAlg::kSha256, data, sig);
+}
+
 Result<TrustedRoot> parse_trusted_root(std::string_view json) {
   MG_ASSIGN_OR_RETURN_CTX(Json doc, parse_json(json, {limits::kMaxTrustedRootBytes, limits::kMaxJsonDepth}),
                           "trustedRoot");

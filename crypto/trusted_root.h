@@ -56,6 +56,12 @@ struct TrustedRoot {
   const TransparencyLog* find_ctlog(std::span<const std::uint8_t> log_id) const;
 };
 
+// verify_log_signature checks `sig` over `data` with a log's key, using the scheme its keyDetails
+// names (§3.2): ECDSA P-256/384/521 with SHA-256/384/512 (DER signature), pure Ed25519, RSA
+// PKCS#1 v1.5 or PSS with SHA-256. Errors: kBadSignature, kUnsupported (no usable key). Thread-safe.
+[[nodiscard]] Result<void> verify_log_signature(const TransparencyLog& log, std::span<const std::uint8_t> data,
+                                                std::span<const std::uint8_t> sig);
+
 // parse_trusted_root reads a trusted root (≤ limits::kMaxTrustedRootBytes; the media types
 // ...trustedroot+json;version=0.1, ...trustedroot.v0.1+json, ...trustedroot.v0.2+json). Rules of
 // sigstore_verify.md §3: tlog/ctlog keys need validFor.start, tlog hashAlgorithm SHA2_256, CA

@@ -326,12 +326,13 @@ Result<std::vector<Certificate>> verify_chain(const Certificate& leaf, std::span
     int err = X509_STORE_CTX_get_error(ctx.get());
     int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     X509* bad = X509_STORE_CTX_get_current_cert(ctx.get());
-    std::string who = bad != nullptr ? Certificate::from_x509(bad).subject() : leaf.subject();
-    if (who.empty()) {
-      who = depth == 0 ? "leaf" : "certificate at depth " + std::to_string(depth);
+    std::string subject = bad != nullptr ? Certificate::from_x509(bad).subject() : leaf.subject();
+    std::string who = depth == 0 ? "the signing certificate" : "the certificate at depth " + std::to_string(depth);
+    if (!subject.empty()) {
+      who += " \"" + subject.substr(0, 120) + "\"";
     }
     ossl::clear_errors();
-    return make_error(Code::kUntrusted, "certificate \"" + who + "\" is not trusted at " +
+    return make_error(Code::kUntrusted, who + " is not trusted at " +
                                             format_time(options.at_time) + ": " +
                                             X509_verify_cert_error_string(err));
   }
