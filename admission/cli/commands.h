@@ -26,5 +26,6 @@ void register_digest(CLI::App& app, Runner& run);
 void register_sign(CLI::App& app, Runner& run);
 void register_verify(CLI::App& app, Runner& run);
 void register_sigstore(CLI::App& app, Runner& run);
+void register_policy(CLI::App& app, Runner& run);
 
 }  // namespace modelgate::cli

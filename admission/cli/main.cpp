@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   register_sign(app, run);
   register_verify(app, run);
   register_sigstore(app, run);
+  register_policy(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,63 @@
+// policy_command.cpp: `modelgate policy lint FILE|DIR... [--check-files] [--output text|json]`.
+// `policy` is a parent verb so that `policy test` can join `lint` later.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admission/cli/commands.h"
+#include "policy/lint.h"
+
+namespace modelgate::cli {
+
+namespace {
+
+struct LintArgs {
+  std::vector<std::string> paths;
+  bool check_files = false;
+  std::string output = "text";
+};
+
+int run_lint(const LintArgs& args) {
+  std::vector<std::filesystem::path> paths(args.paths.begin(), args.paths.end());
+  const policy::LintReport report = policy::lint_policies(paths, policy::LintOptions{args.check_files});
+  if (args.output == "json") {
+    const std::string json = policy::format_lint_json(report);
+    std::fwrite(json.data(), 1, json.size(), stdout);
+  } else {
+    // Diagnostics on stderr, the one-line result on stdout (STYLE.md §9).
+    const std::string diags = policy::format_lint_diagnostics(report);
+    std::fwrite(diags.data(), 1, diags.size(), stderr);
+    const std::string summary = policy::format_lint_summary(report);
+    std::fwrite(summary.data(), 1, summary.size(), stdout);
+  }
+  std::fflush(stdout);
+  if (report.unreadable_input()) {
+    return kExitUsage;
+  }
+  return report.errors() > 0 ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
+void register_policy(CLI::App& app, Runner& run) {
+  CLI::App* policy = app.add_subcommand("policy", "Write and check model policies");
+  policy->require_subcommand(1);
+
+  auto args = std::make_shared<LintArgs>();
+  CLI::App* lint = policy->add_subcommand(
+      "lint", "Check policy files and directories: every error at once as file:line:col; exit 1 on any");
+  lint->add_option("paths", args->paths, "Policy files, or directories of *.yaml / *.yml files")
+      ->required()
+      ->type_name("FILE|DIR");
+  lint->add_flag("--check-files", args->check_files,
+                 "Also check that referenced keys, trusted roots and dataset catalogs exist and read");
+  lint->add_option("--output", args->output, "Result format: text (default) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  lint->callback([args, &run] { run = [args] { return run_lint(*args); }; });
+}
+
+}  // namespace modelgate::cli

@@ -1,0 +1,815 @@
+// document.cpp: ModelPolicy YAML → typed Policy: the document frame, match, sources and trust.
+// The require rules and cross-references live in document_require.cpp.
+#include "policy/document.h"
+
+#include <re2/re2.h>
+
+#include <map>
+
+#include "base/limits.h"
+#include "policy/document_parser.h"
+#include "policy/names.h"
+#include "policy/yaml_reader.h"
+
+namespace modelgate::policy {
+
+namespace {
+
+constexpr yaml::ReadLimits kPolicyLimits{limits::kMaxPolicyFileBytes, limits::kMaxPolicyNodes,
+                                         limits::kMaxPolicyDepth};
+
+// The kind of a document when it is a mapping with a scalar `kind`, else "".
+std::string peek_kind(const YAML::Node& doc) {
+  if (!doc.IsMap()) {
+    return {};
+  }
+  for (const auto& kv : doc) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == "kind" && kv.second.IsScalar()) {
+      return kv.second.Scalar();
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+bool Pattern::matches(std::string_view s) const {
+  return regex != nullptr && re2::RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *regex);
+}
+
+Result<std::shared_ptr<const re2::RE2>> compile_pattern(std::string_view source) {
+  if (source.size() > limits::kMaxPatternBytes) {
+    return make_error(Code::kLimit, "pattern too long (" + std::to_string(source.size()) + " > " +
+                                        std::to_string(limits::kMaxPatternBytes) + " bytes)");
+  }
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(limits::kMaxPatternProgramBytes);
+  auto re = std::make_shared<const re2::RE2>(re2::StringPiece(source.data(), source.size()), options);
+  if (!re->ok()) {
+    const Code code = re->error_code() == re2::RE2::ErrorPatternTooLarge ? Code::kLimit : Code::kMalformed;
+    return make_error(code, "invalid RE2 pattern: " + re->error());
+  }
+  return std::shared_ptr<const re2::RE2>(std::move(re));
+}
+
+std::string_view mode_name(Mode m) {
+  switch (m) {
+    case Mode::kEnforce:
+      return "enforce";
+    case Mode::kWarn:
+      return "warn";
+    case Mode::kAudit:
+      return "audit";
+  }
+  return "enforce";
+}
+
+const Signer* Trust::find_signer(std::string_view name) const {
+  for (const Signer& s : signers) {
+    if (s.name.value == name) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+const ReviewerGroup* Trust::find_reviewers(std::string_view name) const {
+  for (const ReviewerGroup& g : reviewers) {
+    if (g.name.value == name) {
+      return &g;
+    }
+  }
+  return nullptr;
+}
+
+Result<std::chrono::seconds> parse_duration(std::string_view text) {
+  // One positive whole number and one unit; "1h30m" and fractions are not accepted, so a value
+  // reads the same to every reader.
+  if (text.size() < 2 || text.size() > 12) {
+    return make_error(Code::kMalformed, "invalid duration " + quote(text));
+  }
+  const char unit = text.back();
+  std::int64_t scale = 0;
+  switch (unit) {
+    case 'd':
+      scale = 86400;
+      break;
+    case 'h':
+      scale = 3600;
+      break;
+    case 'm':
+      scale = 60;
+      break;
+    case 's':
+      scale = 1;
+      break;
+    default:
+      return make_error(Code::kMalformed, "invalid duration " + quote(text) + ": unit must be d, h, m or s");
+  }
+  const std::string_view digits = text.substr(0, text.size() - 1);
+  std::int64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') {
+      return make_error(Code::kMalformed, "invalid duration " + quote(text));
+    }
+    n = n * 10 + (c - '0');  // at most 11 digits: no overflow
+  }
+  if (n == 0) {
+    return make_error(Code::kMalformed, "duration " + quote(text) + " must be greater than zero");
+  }
+  if (n > limits::kMaxPolicyMaxAgeSeconds / scale) {
+    return make_error(Code::kLimit, "duration " + quote(text) + " is longer than " +
+                                        std::to_string(limits::kMaxPolicyMaxAgeSeconds / 86400) + "d");
+  }
+  return std::chrono::seconds(n * scale);
+}
+
+namespace detail {
+
+PolicyParser::PolicyParser(yaml::Reader& r, std::filesystem::path base_dir) : r_(r), base_dir_(std::move(base_dir)) {}
+
+std::optional<Pattern> PolicyParser::pattern(const yaml::Field& f) {
+  auto s = r_.string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  if (++patterns_ == limits::kMaxPatternsPerPolicy + 1) {
+    r_.error(f, "too many patterns in one policy (more than " + std::to_string(limits::kMaxPatternsPerPolicy) + ")",
+             {}, Code::kLimit);
+  }
+  auto re = compile_pattern(s->value);
+  if (!re.ok()) {
+    r_.error(f, re.error().message, "patterns are RE2 syntax: https://github.com/google/re2/wiki/Syntax",
+             re.error().code);
+    return std::nullopt;
+  }
+  return Pattern{s->value, std::move(re).value(), s->position};
+}
+
+std::optional<std::vector<Pattern>> PolicyParser::patterns(const yaml::Field& f) {
+  auto items = r_.list(f, limits::kMaxPolicyListItems);
+  if (!items) {
+    return std::nullopt;
+  }
+  std::vector<Pattern> out;
+  bool ok = true;
+  for (const yaml::Field& item : *items) {
+    auto p = pattern(item);
+    if (p) {
+      out.push_back(std::move(*p));
+    } else {
+      ok = false;
+    }
+  }
+  return ok ? std::optional(std::move(out)) : std::nullopt;
+}
+
+std::optional<PathRef> PolicyParser::path_ref(const yaml::Field& f) {
+  auto s = r_.string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  if (s->value.size() > limits::kMaxPathBytes) {
+    r_.error(f, "path too long (" + std::to_string(s->value.size()) + " > " + std::to_string(limits::kMaxPathBytes) +
+                    " bytes)", {}, Code::kLimit);
+    return std::nullopt;
+  }
+  std::filesystem::path written(s->value);
+  std::filesystem::path resolved = written.is_absolute() ? written : base_dir_ / written;
+  return PathRef{s->value, resolved.lexically_normal(), s->position};
+}
+
+std::optional<Located<std::string>> PolicyParser::absolute_path(const yaml::Field& f) {
+  auto s = r_.string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  std::string why;
+  auto normal = names::normalize_absolute_path(s->value, why);
+  if (!normal) {
+    r_.error(f, quote(s->value) + " " + why);
+    return std::nullopt;
+  }
+  return Located<std::string>{std::move(*normal), s->position};
+}
+
+std::optional<Located<std::string>> PolicyParser::name(const yaml::Field& f) {
+  auto s = r_.string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  if (!names::is_dns_label(s->value)) {
+    r_.error(f, quote(s->value) + " is not a valid name",
+             "names are lowercase letters, digits and '-', start and end alphanumeric, at most 63 characters");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<std::string> PolicyParser::exactly_one(const yaml::Map& m, std::initializer_list<std::string_view> kinds,
+                                                     std::string_view what) {
+  std::string first;
+  std::string list;
+  for (std::string_view k : kinds) {
+    list += (list.empty() ? "" : ", ") + std::string(k);
+  }
+  for (const auto& [key, value] : m.entries()) {
+    bool is_kind = false;
+    for (std::string_view k : kinds) {
+      is_kind = is_kind || key.value == k;
+    }
+    if (!is_kind) {
+      continue;
+    }
+    if (first.empty()) {
+      first = key.value;
+    } else {
+      r_.error(yaml::Field{YAML::Node(), key.position, m.path()}, first + " and " + key.value + " are exclusive",
+               std::string(what) + " has exactly one of " + list);
+    }
+  }
+  if (first.empty() && m.ok()) {
+    r_.error(yaml::Field{YAML::Node(), m.position(), m.path()}, "missing one of " + list,
+             std::string(what) + " has exactly one of them");
+    return std::nullopt;
+  }
+  return first.empty() ? std::nullopt : std::optional(first);
+}
+
+void PolicyParser::unique_names(const std::vector<const Located<std::string>*>& names, std::string_view what) {
+  std::map<std::string, Position, std::less<>> seen;
+  for (const Located<std::string>* n : names) {
+    auto [it, inserted] = seen.emplace(n->value, n->position);
+    if (!inserted) {
+      r_.diags().error(n->position, Code::kMalformed, "duplicate " + std::string(what) + " name " + quote(n->value),
+                       "first defined at " + std::to_string(it->second.line) + ":" +
+                           std::to_string(it->second.column));
+    }
+  }
+}
+
+std::optional<Policy> PolicyParser::parse(const YAML::Node& doc) {
+  errors_at_start_ = r_.diags().error_count();
+  const yaml::Field root = r_.root(doc);
+  const std::string kind = peek_kind(doc);
+  if (!kind.empty() && kind != kPolicyKind) {
+    // Another kind of document: one error at its kind, none about fields it is entitled to have.
+    Position at = root.position;
+    for (const auto& kv : doc) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == "kind") {
+        at = r_.position(kv.second, r_.position(kv.first, root.position));
+        break;
+      }
+    }
+    std::string hint = "a policy file holds only ModelPolicy documents";
+    if (kind == "DatasetCatalog") {
+      hint = "dataset catalogs are referenced from spec.require.datasets.catalog, not loaded as policies";
+    }
+    r_.error(yaml::Field{YAML::Node(), at, "kind"}, "expected \"ModelPolicy\", found " + quote(kind), hint,
+             Code::kUnsupported);
+    return std::nullopt;
+  }
+  yaml::Map top(r_, root, {"apiVersion", "kind", "metadata", "spec"});
+  if (!top.ok()) {
+    return std::nullopt;
+  }
+  Policy p;
+  p.position = root.position;
+  if (auto f = top.required("apiVersion")) {
+    if (auto v = r_.string(*f); v && v->value != kApiVersion) {
+      r_.error(*f, "unsupported version " + quote(v->value), "expected \"" + std::string(kApiVersion) + "\"",
+               Code::kUnsupported);
+    }
+  }
+  top.required("kind");  // present means ModelPolicy (peek_kind); a non-string kind is reported here
+  if (auto f = top.get("kind"); f && !f->node.IsScalar()) {
+    r_.string(*f);
+  }
+  if (auto f = top.required("metadata")) {
+    yaml::Map metadata(r_, *f, {"name"});
+    if (auto n = metadata.required("name")) {
+      if (auto v = name(*n)) {
+        p.name = std::move(*v);
+      }
+    }
+  }
+  if (auto f = top.required("spec")) {
+    yaml::Map spec(r_, *f, {"mode", "match", "sources", "trust", "require", "breakGlass"});
+    if (spec.ok()) {
+      parse_spec(spec, p);
+    }
+  }
+  return p;
+}
+
+void PolicyParser::parse_spec(yaml::Map& spec, Policy& p) {
+  p.mode = Located<Mode>{Mode::kEnforce, spec.position()};
+  if (auto f = spec.get("mode")) {
+    if (auto v = r_.string(*f)) {
+      static constexpr std::string_view kModes[] = {"enforce", "warn", "audit"};
+      if (v->value == "enforce") {
+        p.mode = {Mode::kEnforce, v->position};
+      } else if (v->value == "warn") {
+        p.mode = {Mode::kWarn, v->position};
+      } else if (v->value == "audit") {
+        p.mode = {Mode::kAudit, v->position};
+      } else {
+        std::string hint = did_you_mean(v->value, kModes);
+        r_.error(*f, "unknown mode " + quote(v->value), hint.empty() ? "expected enforce, warn or audit" : hint);
+      }
+    }
+  }
+  if (auto f = spec.required("match")) {
+    parse_match(*f, p.match);
+  }
+  if (auto f = spec.required("sources")) {
+    if (auto items = r_.list(*f, limits::kMaxPolicyListItems)) {
+      for (const yaml::Field& item : *items) {
+        if (auto s = parse_source(item)) {
+          p.sources.push_back(std::move(*s));
+        }
+      }
+      std::vector<const Located<std::string>*> ns;
+      for (const Source& s : p.sources) {
+        ns.push_back(&s.name);
+      }
+      unique_names(ns, "source");
+    }
+  }
+  if (auto f = spec.required("trust")) {
+    parse_trust(*f, p.trust);
+  }
+  if (auto f = spec.required("require")) {
+    parse_require(*f, p.require);
+  }
+  p.break_glass = BreakGlass{{false, spec.position()},
+                             {std::string(kDefaultBreakGlassAnnotation), spec.position()},
+                             spec.position()};
+  if (auto f = spec.get("breakGlass")) {
+    yaml::Map bg(r_, *f, {"allowed", "annotation"});
+    p.break_glass.position = bg.position();
+    if (auto a = bg.get("allowed")) {
+      if (auto v = r_.boolean(*a)) {
+        p.break_glass.allowed = *v;
+      }
+    }
+    if (auto a = bg.get("annotation")) {
+      if (auto v = r_.string(*a)) {
+        if (names::is_qualified_name(v->value)) {
+          p.break_glass.annotation = *v;
+        } else {
+          r_.error(*a, quote(v->value) + " is not a valid annotation key",
+                   "an annotation key is [dns-prefix/]name, e.g. modelgate.dev/break-glass");
+        }
+      }
+    }
+  }
+  check_references(p);
+}
+
+void PolicyParser::parse_match(const yaml::Field& f, Match& out) {
+  yaml::Map m(r_, f, {"namespaces", "labels"});
+  out.position = m.position();
+  if (auto ns = m.required("namespaces")) {
+    if (auto ps = patterns(*ns)) {
+      out.namespaces = std::move(*ps);
+    }
+  }
+  auto lf = m.get("labels");
+  if (!lf) {
+    return;
+  }
+  yaml::Map labels = yaml::Map::any_keys(r_, *lf);
+  if (labels.ok() && labels.entries().empty()) {
+    r_.error(*lf, "must not be empty", "omit the field to match pods with any labels");
+  }
+  if (labels.entries().size() > limits::kMaxPolicyListItems) {
+    r_.error(*lf, "too many labels", {}, Code::kLimit);
+    return;
+  }
+  for (const auto& [key, value] : labels.entries()) {
+    if (!names::is_qualified_name(key.value)) {
+      r_.diags().error(key.position, Code::kMalformed, lf->path + ": " + quote(key.value) + " is not a valid label key",
+                       "a label key is [dns-prefix/]name, the name at most 63 characters of [A-Za-z0-9-_.]");
+      continue;
+    }
+    LabelMatcher lm{key, Located<std::string>{}, key.position};
+    if (value.node.IsMap()) {
+      yaml::Map rm(r_, value, {"regex"});
+      auto rf = rm.required("regex");
+      auto pat = rf ? pattern(*rf) : std::nullopt;
+      if (!pat) {
+        continue;
+      }
+      lm.value = std::move(*pat);
+    } else {
+      if (!value.node.IsScalar()) {
+        r_.error(value, "expected a label value or {regex: PATTERN}, found " + yaml::describe(value.node));
+        continue;
+      }
+      auto v = r_.string(value, /*allow_empty=*/true);
+      if (!v) {
+        continue;
+      }
+      if (!names::is_label_value(v->value)) {
+        r_.error(value, quote(v->value) + " is not a valid label value",
+                 "to match by pattern write {regex: PATTERN}");
+        continue;
+      }
+      lm.value = std::move(*v);
+    }
+    out.labels.push_back(std::move(lm));
+  }
+}
+
+std::optional<Source> PolicyParser::parse_source(const yaml::Field& f) {
+  yaml::Map m(r_, f, {"name", "pvc", "hostPath", "nfs", "csi", "root", "signatureFile", "requireReadOnly"});
+  if (!m.ok()) {
+    return std::nullopt;
+  }
+  Source s;
+  s.position = m.position();
+  bool ok = true;
+  if (auto n = m.required("name")) {
+    auto v = name(*n);
+    ok = ok && v.has_value();
+    if (v) {
+      s.name = std::move(*v);
+    }
+  } else {
+    ok = false;
+  }
+  const auto kind = exactly_one(m, {"pvc", "hostPath", "nfs", "csi"}, "a source");
+  ok = ok && kind.has_value();
+  for (std::string_view k : {"pvc", "hostPath", "nfs", "csi"}) {
+    auto kf = m.get(k);
+    if (!kf) {
+      continue;
+    }
+    const bool chosen = kind && *kind == k;
+    if (k == "pvc") {
+      yaml::Map v(r_, *kf, {"claimName"});
+      auto c = v.required("claimName");
+      auto pat = c ? pattern(*c) : std::nullopt;
+      if (pat && chosen) {
+        s.volume = PvcSource{std::move(*pat)};
+      }
+      ok = ok && pat.has_value();
+    } else if (k == "hostPath") {
+      yaml::Map v(r_, *kf, {"pathPrefix"});
+      auto c = v.required("pathPrefix");
+      auto path = c ? absolute_path(*c) : std::nullopt;
+      if (path && chosen) {
+        s.volume = HostPathSource{std::move(*path)};
+      }
+      ok = ok && path.has_value();
+    } else if (k == "nfs") {
+      yaml::Map v(r_, *kf, {"server", "path"});
+      auto sf = v.required("server");
+      auto pf = v.required("path");
+      auto server = sf ? r_.string(*sf) : std::nullopt;
+      if (server && server->value.find_first_of(" /") != std::string::npos) {
+        r_.error(*sf, quote(server->value) + " is not a host name or address");
+        server.reset();
+      }
+      auto path = pf ? absolute_path(*pf) : std::nullopt;
+      if (server && path && chosen) {
+        s.volume = NfsSource{std::move(*server), std::move(*path)};
+      }
+      ok = ok && server && path;
+    } else {
+      yaml::Map v(r_, *kf, {"driver", "volumeAttributes"});
+      auto df = v.required("driver");
+      auto driver = df ? r_.string(*df) : std::nullopt;
+      if (driver && !names::is_dns_subdomain(driver->value)) {
+        r_.error(*df, quote(driver->value) + " is not a CSI driver name", "CSI drivers are DNS names, e.g. csi.example.com");
+        driver.reset();
+      }
+      CsiSource csi;
+      if (auto af = v.get("volumeAttributes")) {
+        yaml::Map attrs = yaml::Map::any_keys(r_, *af);
+        if (attrs.ok() && attrs.entries().empty()) {
+          r_.error(*af, "must not be empty", "omit the field to match any attributes");
+          ok = false;
+        }
+        for (const auto& [key, value] : attrs.entries()) {
+          auto val = r_.string(value, /*allow_empty=*/true);
+          if (!val) {
+            ok = false;
+            continue;
+          }
+          csi.volume_attributes.emplace_back(key, std::move(*val));
+        }
+        ok = ok && attrs.ok();
+      }
+      if (driver && chosen) {
+        csi.driver = std::move(*driver);
+        s.volume = std::move(csi);
+      }
+      ok = ok && driver.has_value();
+    }
+  }
+  if (auto rf = m.required("root")) {
+    auto root = absolute_path(*rf);
+    ok = ok && root.has_value();
+    if (root) {
+      s.root = std::move(*root);
+    }
+  } else {
+    ok = false;
+  }
+  s.signature_file = Located<std::string>{std::string(kDefaultSignatureFile), s.position};
+  if (auto sf = m.get("signatureFile")) {
+    auto v = r_.string(*sf);
+    if (v && !names::is_plain_file_name(v->value)) {
+      r_.error(*sf, quote(v->value) + " is not a plain file name",
+               "the signature file sits in the model directory; write a name such as model.sig");
+      v.reset();
+    }
+    ok = ok && v.has_value();
+    if (v) {
+      s.signature_file = std::move(*v);
+    }
+  }
+  s.require_read_only = Located<bool>{true, s.position};
+  if (auto rf = m.get("requireReadOnly")) {
+    auto v = r_.boolean(*rf);
+    ok = ok && v.has_value();
+    if (v) {
+      s.require_read_only = *v;
+      if (!v->value) {
+        r_.diags().warning(v->position, rf->path + ": false admits pods that mount the model writable",
+                           "a writable mount lets the pod change the model after it was verified");
+      }
+    }
+  }
+  return ok ? std::optional(std::move(s)) : std::nullopt;
+}
+
+std::optional<KeylessIdentity> PolicyParser::parse_keyless(const yaml::Field& f) {
+  yaml::Map m(r_, f, {"issuer", "subject", "subjectRegex", "trustedRoot"});
+  if (!m.ok()) {
+    return std::nullopt;
+  }
+  KeylessIdentity id;
+  id.position = m.position();
+  bool ok = true;
+  if (auto i = m.required("issuer")) {
+    auto v = r_.string(*i);
+    if (v && v->value.rfind("https://", 0) != 0) {
+      r_.error(*i, quote(v->value) + " is not an https:// issuer URL",
+               "e.g. https://token.actions.githubusercontent.com or https://accounts.google.com");
+      v.reset();
+    }
+    ok = ok && v.has_value();
+    if (v) {
+      id.issuer = std::move(*v);
+    }
+  } else {
+    ok = false;
+  }
+  auto sf = m.get("subject");
+  auto rf = m.get("subjectRegex");
+  if (sf && rf) {
+    r_.error(yaml::Field{YAML::Node(), *m.key_position("subjectRegex"), m.path()},
+             "subject and subjectRegex are exclusive", "use subject for one identity, subjectRegex for a family");
+    ok = false;
+  } else if (!sf && !rf) {
+    r_.error(yaml::Field{YAML::Node(), m.position(), m.path()}, "missing one of subject, subjectRegex",
+             "an identity without a subject would trust every certificate of the issuer");
+    ok = false;
+  }
+  if (sf) {
+    auto v = r_.string(*sf);
+    ok = ok && v.has_value();
+    if (v) {
+      id.subject = std::move(*v);
+    }
+  }
+  if (rf) {
+    auto v = pattern(*rf);
+    ok = ok && v.has_value();
+    if (v) {
+      id.subject_regex = std::move(*v);
+    }
+  }
+  if (auto tf = m.get("trustedRoot")) {
+    auto v = path_ref(*tf);
+    ok = ok && v.has_value();
+    if (v) {
+      id.trusted_root = std::move(*v);
+    }
+  }
+  return ok ? std::optional(std::move(id)) : std::nullopt;
+}
+
+void PolicyParser::parse_trust(const yaml::Field& f, Trust& out) {
+  yaml::Map m(r_, f, {"signers", "reviewers"});
+  out.position = m.position();
+  if (auto sf = m.required("signers")) {
+    if (auto items = r_.list(*sf, limits::kMaxPolicyListItems)) {
+      declared_signers_.emplace();
+      for (const yaml::Field& item : *items) {
+        if (auto s = parse_signer(item)) {
+          out.signers.push_back(std::move(*s));
+        }
+      }
+    }
+  }
+  if (m.ok() && !m.has("reviewers")) {
+    declared_groups_.emplace();  // no reviewers: every group reference is undefined
+  }
+  if (auto rf = m.get("reviewers")) {
+    if (auto items = r_.list(*rf, limits::kMaxPolicyListItems)) {
+      declared_groups_.emplace();
+      for (const yaml::Field& item : *items) {
+        if (auto g = parse_reviewer_group(item)) {
+          out.reviewers.push_back(std::move(*g));
+        }
+      }
+    }
+  }
+  // Duplicates among every declared name, including entries dropped for other errors.
+  std::vector<const Located<std::string>*> ns;
+  for (const auto& n : declared_signers_ ? *declared_signers_ : kNoNames) {
+    ns.push_back(&n);
+  }
+  unique_names(ns, "signer");
+  ns.clear();
+  for (const auto& n : declared_groups_ ? *declared_groups_ : kNoNames) {
+    ns.push_back(&n);
+  }
+  unique_names(ns, "reviewer group");
+}
+
+std::optional<Signer> PolicyParser::parse_signer(const yaml::Field& f) {
+  yaml::Map m(r_, f, {"name", "publicKey", "certificate", "keyless"},
+              {{"trustedRoot", "trustedRoot belongs inside keyless: {issuer, subject, trustedRoot}"},
+               {"publicKeys", "a signer has one key: publicKey: PATH (publicKeys is for reviewer groups)"}});
+  if (!m.ok()) {
+    return std::nullopt;
+  }
+  Signer s;
+  s.position = m.position();
+  bool ok = true;
+  if (auto n = m.required("name")) {
+    auto v = name(*n);
+    ok = ok && v.has_value();
+    if (v) {
+      declared_signers_->push_back(*v);
+      s.name = std::move(*v);
+    }
+  } else {
+    ok = false;
+  }
+  const auto kind = exactly_one(m, {"publicKey", "certificate", "keyless"}, "a signer");
+  ok = ok && kind.has_value();
+  if (auto kf = m.get("publicKey")) {
+    auto v = path_ref(*kf);
+    ok = ok && v.has_value();
+    if (v && kind == "publicKey") {
+      s.method = PublicKeyTrust{std::move(*v)};
+    }
+  }
+  if (auto kf = m.get("certificate")) {
+    yaml::Map c(r_, *kf, {"roots"});
+    auto rf = c.required("roots");
+    auto v = rf ? path_ref(*rf) : std::nullopt;
+    ok = ok && v.has_value();
+    if (v && kind == "certificate") {
+      s.method = CertificateTrust{std::move(*v)};
+    }
+  }
+  if (auto kf = m.get("keyless")) {
+    auto v = parse_keyless(*kf);
+    ok = ok && v.has_value();
+    if (v && kind == "keyless") {
+      s.method = std::move(*v);
+    }
+  }
+  return ok ? std::optional(std::move(s)) : std::nullopt;
+}
+
+std::optional<ReviewerGroup> PolicyParser::parse_reviewer_group(const yaml::Field& f) {
+  yaml::Map m(r_, f, {"name", "publicKeys", "keyless"},
+              {{"publicKey", "reviewer groups list keys: publicKeys: [PATH, ...] or publicKeys: DIRECTORY"}});
+  if (!m.ok()) {
+    return std::nullopt;
+  }
+  ReviewerGroup g;
+  g.position = m.position();
+  bool ok = true;
+  if (auto n = m.required("name")) {
+    auto v = name(*n);
+    ok = ok && v.has_value();
+    if (v) {
+      declared_groups_->push_back(*v);
+      g.name = std::move(*v);
+    }
+  } else {
+    ok = false;
+  }
+  auto kf = m.get("publicKeys");
+  auto lf = m.get("keyless");
+  if (!kf && !lf) {
+    r_.error(yaml::Field{YAML::Node(), m.position(), m.path()}, "missing publicKeys or keyless",
+             "a reviewer group needs keys, keyless identities, or both");
+    ok = false;
+  }
+  if (kf) {
+    if (kf->node.IsScalar()) {
+      auto v = path_ref(*kf);
+      ok = ok && v.has_value();
+      if (v) {
+        g.public_key_dir = std::move(*v);
+      }
+    } else if (kf->node.IsSequence()) {
+      if (auto items = r_.list(*kf, limits::kMaxPolicyListItems)) {
+        for (const yaml::Field& item : *items) {
+          auto v = path_ref(item);
+          ok = ok && v.has_value();
+          if (v) {
+            g.public_keys.push_back(std::move(*v));
+          }
+        }
+      } else {
+        ok = false;
+      }
+    } else {
+      r_.error(*kf, "expected a directory path or a list of key files, found " + yaml::describe(kf->node));
+      ok = false;
+    }
+  }
+  if (lf) {
+    if (auto items = r_.list(*lf, limits::kMaxPolicyListItems)) {
+      for (const yaml::Field& item : *items) {
+        auto v = parse_keyless(item);
+        ok = ok && v.has_value();
+        if (v) {
+          g.keyless.push_back(std::move(*v));
+        }
+      }
+    } else {
+      ok = false;
+    }
+  }
+  return ok ? std::optional(std::move(g)) : std::nullopt;
+}
+
+}  // namespace detail
+
+ParseOutcome parse_policy_documents(std::string_view text, std::string_view filename) {
+  Diagnostics diags;
+  const std::string file(filename);
+  std::vector<YAML::Node> docs = yaml::load_documents(text, file, kPolicyLimits, diags);
+  std::vector<Policy> policies;
+  yaml::Reader reader(file, diags);
+  const std::filesystem::path base_dir = std::filesystem::path(file).parent_path();
+  try {
+    for (const YAML::Node& doc : docs) {
+      if (policies.size() == limits::kMaxPolicies) {
+        diags.error(reader.position(doc, Position{file, 1, 1}), Code::kLimit,
+                    "too many policies in one file (more than " + std::to_string(limits::kMaxPolicies) + ")");
+        break;
+      }
+      detail::PolicyParser parser(reader, base_dir);
+      if (auto p = parser.parse(doc)) {
+        policies.push_back(std::move(*p));
+      }
+    }
+  } catch (const std::exception& e) {
+    // yaml-cpp throws only on misuse we guard against; keep the edge closed anyway.
+    diags.error(Position{file, 0, 0}, Code::kInternal, std::string("cannot read policy: ") + e.what());
+  }
+  std::map<std::string, Position, std::less<>> seen;
+  for (const Policy& p : policies) {
+    if (p.name.value.empty()) {
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(p.name.value, p.name.position);
+    if (!inserted) {
+      diags.error(p.name.position, Code::kMalformed, "duplicate policy name " + quote(p.name.value),
+                  "first defined at " + format_position(it->second));
+    }
+  }
+  ParseOutcome out;
+  out.diagnostics = diags.take();
+  if (!has_errors(out.diagnostics)) {
+    out.policies = std::move(policies);
+  }
+  return out;
+}
+
+ParseOutcome load_policy_file(const std::filesystem::path& path) {
+  auto text = yaml::read_text_file(path, limits::kMaxPolicyFileBytes);
+  if (!text.ok()) {
+    ParseOutcome out;
+    out.diagnostics.push_back(
+        Diagnostic{Position{path.string(), 0, 0}, Severity::kError, text.error().code, text.error().message, {}});
+    return out;
+  }
+  return parse_policy_documents(*text, path.string());
+}
+
+}  // namespace modelgate::policy

@@ -1,0 +1,249 @@
+// document.h: ModelPolicy documents (YAML, apiVersion modelgate.dev/v1alpha1) → a typed Policy in
+// which every field keeps its file:line:column, with every problem in a file collected as a
+// diagnostic. Not evaluation (that is the policy engine's) and not trust loading: key, root and
+// catalog paths are recorded and resolved, never opened here.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "policy/diagnostic.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace modelgate::policy {
+
+inline constexpr std::string_view kApiVersion = "modelgate.dev/v1alpha1";
+inline constexpr std::string_view kPolicyKind = "ModelPolicy";
+inline constexpr std::string_view kDefaultSignatureFile = "model.sig";
+inline constexpr std::string_view kDefaultBreakGlassAnnotation = "modelgate.dev/break-glass";
+inline constexpr std::uint32_t kDefaultBaseModelDepth = 3;
+
+// Pattern is an RE2 compiled once at load (UTF-8, case-sensitive). matches() is a FULL match:
+// "prod-.*" does not match "not-prod-x"; writing ^ and $ is allowed and changes nothing. Immutable
+// and shareable across threads.
+struct Pattern {
+  std::string source;
+  std::shared_ptr<const re2::RE2> regex;
+  Position position;
+
+  bool matches(std::string_view s) const;
+};
+
+// compile_pattern compiles `source` with the options policies use (bounded program memory, no
+// logging). Errors: kMalformed with RE2's error text, kLimit (> limits::kMaxPatternBytes).
+[[nodiscard]] Result<std::shared_ptr<const re2::RE2>> compile_pattern(std::string_view source);
+
+// PathRef is a file or directory a policy names: as written, and resolved against the directory
+// of the policy file when relative (lexically normalised; nothing is opened).
+struct PathRef {
+  std::string written;
+  std::filesystem::path resolved;
+  Position position;
+};
+
+enum class Mode { kEnforce, kWarn, kAudit };
+// mode_name returns "enforce", "warn" or "audit".
+std::string_view mode_name(Mode m);
+
+// LabelMatcher: `key: value` matches the exact label value; `key: {regex: RE2}` a full match.
+struct LabelMatcher {
+  Located<std::string> key;
+  std::variant<Located<std::string>, Pattern> value;
+  Position position;
+};
+
+// Match says which pods a policy governs: namespace matches any of `namespaces`, and every label
+// matcher matches (labels absent: any pod in those namespaces).
+struct Match {
+  std::vector<Pattern> namespaces;
+  std::vector<LabelMatcher> labels;
+  Position position;
+};
+
+// Source kinds: which pod volumes hold models. Exactly one per source.
+struct PvcSource {
+  Pattern claim_name;  // persistentVolumeClaim.claimName, full match
+};
+struct HostPathSource {
+  Located<std::string> path_prefix;  // absolute, normalised; matches itself and paths below it
+};
+struct NfsSource {
+  Located<std::string> server;  // exact
+  Located<std::string> path;    // absolute, normalised; the export path or below it
+};
+struct CsiSource {
+  Located<std::string> driver;  // exact
+  std::vector<std::pair<Located<std::string>, Located<std::string>>> volume_attributes;  // all must equal
+};
+
+struct Source {
+  Located<std::string> name;
+  std::variant<PvcSource, HostPathSource, NfsSource, CsiSource> volume;
+  Located<std::string> root;            // absolute local path where the webhook reads this storage
+  Located<std::string> signature_file;  // a plain file name, default "model.sig"
+  Located<bool> require_read_only;      // default true: the pod must mount the volume read-only
+  Position position;
+};
+
+// KeylessIdentity: a Fulcio certificate identity. Exactly one of subject / subject_regex.
+struct KeylessIdentity {
+  Located<std::string> issuer;  // OIDC issuer URL, exact
+  std::optional<Located<std::string>> subject;
+  std::optional<Pattern> subject_regex;
+  std::optional<PathRef> trusted_root;  // absent: the embedded Sigstore public-good root
+  Position position;
+};
+struct PublicKeyTrust {
+  PathRef path;  // PEM public key file
+};
+struct CertificateTrust {
+  PathRef roots;  // PEM file of CA certificates the signing certificate must chain to
+};
+
+struct Signer {
+  Located<std::string> name;
+  std::variant<PublicKeyTrust, CertificateTrust, KeylessIdentity> method;
+  Position position;
+};
+
+// ReviewerGroup: who may approve. publicKeys is a list of key files or one directory of them;
+// keyless identities may be added to either or stand alone.
+struct ReviewerGroup {
+  Located<std::string> name;
+  std::vector<PathRef> public_keys;
+  std::optional<PathRef> public_key_dir;
+  std::vector<KeylessIdentity> keyless;
+  Position position;
+};
+
+struct Trust {
+  std::vector<Signer> signers;
+  std::vector<ReviewerGroup> reviewers;
+  Position position;
+
+  // find_signer / find_reviewers return the named entry or nullptr.
+  const Signer* find_signer(std::string_view name) const;
+  const ReviewerGroup* find_reviewers(std::string_view name) const;
+};
+
+// SignatureRule: model.sig verifies under `threshold` (default 1: any one) distinct named signers.
+struct SignatureRule {
+  std::vector<Located<std::string>> signers;
+  Located<std::uint32_t> threshold;
+  Position position;
+};
+
+// ProvenanceRule: SLSA provenance v1 or v0.2 for the model's root digest, signed by any of
+// `signers`, whose builder id fully matches one of `builders` and, when given, whose buildType
+// fully matches one of `build_types`.
+struct ProvenanceRule {
+  std::vector<Located<std::string>> signers;
+  std::vector<Pattern> builders;
+  std::vector<Pattern> build_types;
+  Position position;
+};
+
+// ReviewsRule: at least `min_approvals` approvals by distinct identities from the `from` groups,
+// excluding the model's signer and the provenance's signer unless relaxed.
+struct ReviewsRule {
+  Located<std::uint32_t> min_approvals;
+  std::vector<Located<std::string>> from;
+  Located<bool> exclude_signer;             // default true
+  Located<bool> exclude_provenance_signer;  // default true
+  Position position;
+};
+
+// DatasetsRule: every dataset dependency in the provenance is in `catalog`. Empty allow lists
+// mean "any"; deny lists win over allow lists. deny_digests are 64 lowercase hex (no prefix).
+struct DatasetsRule {
+  PathRef catalog;
+  std::vector<Located<std::string>> allow_classifications;
+  std::vector<Located<std::string>> allow_licenses;
+  std::vector<Located<std::string>> deny_classifications;
+  std::vector<Located<std::string>> deny_licenses;
+  std::vector<Located<std::string>> deny_datasets;
+  std::vector<Located<std::string>> deny_digests;
+  Located<bool> require_digest;  // default true
+  Position position;
+};
+
+// BaseModelsRule: every base-model dependency is pinned by digest and (must_pass_policy) passes
+// this same policy, recursively up to max_depth, cycles rejected.
+struct BaseModelsRule {
+  Located<bool> must_pass_policy;     // default true
+  Located<std::uint32_t> max_depth;   // default kDefaultBaseModelDepth
+  Position position;
+};
+
+// EvaluationRule: an in-toto test-result attestation for the model, signed by any of `signers`,
+// naming `name` in its configuration, with result PASSED.
+struct EvaluationRule {
+  Located<std::string> name;
+  std::vector<Located<std::string>> signers;
+  Position position;
+};
+
+// Require: the rules; the parser guarantees signature or provenance is present.
+struct Require {
+  std::optional<SignatureRule> signature;
+  std::optional<ProvenanceRule> provenance;
+  std::optional<ReviewsRule> reviews;
+  std::optional<DatasetsRule> datasets;
+  std::optional<BaseModelsRule> base_models;
+  std::vector<EvaluationRule> evaluations;
+  std::optional<Located<std::chrono::seconds>> max_age;
+  Position position;
+};
+
+struct BreakGlass {
+  Located<bool> allowed;            // default false
+  Located<std::string> annotation;  // default kDefaultBreakGlassAnnotation
+  Position position;
+};
+
+struct Policy {
+  Located<std::string> name;  // metadata.name, a DNS-1123 label
+  Located<Mode> mode;         // default enforce
+  Match match;
+  std::vector<Source> sources;
+  Trust trust;
+  Require require;
+  BreakGlass break_glass;
+  Position position;  // where the document starts
+};
+
+// ParseOutcome: the policies of one file, or none when any diagnostic is an error (warnings do
+// not block). Diagnostics are ordered by position.
+struct ParseOutcome {
+  std::vector<Policy> policies;
+  std::vector<Diagnostic> diagnostics;
+
+  bool ok() const { return !has_errors(diagnostics); }
+};
+
+// parse_policy_documents parses every YAML document in `text` (empty ones skipped; any kind other
+// than ModelPolicy is an error). `filename` is used in positions and to resolve relative paths.
+// Collects ALL diagnostics; never throws. Bounds: limits::kMaxPolicyFileBytes, kMaxPolicyNodes,
+// kMaxPolicyDepth, kMaxPolicies, kMaxPolicyListItems, kMaxPatternsPerPolicy. Thread-safe.
+ParseOutcome parse_policy_documents(std::string_view text, std::string_view filename);
+
+// load_policy_file reads `path` (bounded; a file that cannot be read is one kIo diagnostic) and
+// parses it as above. Thread-safe.
+ParseOutcome load_policy_file(const std::filesystem::path& path);
+
+// parse_duration reads "90d", "36h", "30m" or "45s" (one positive integer and one unit, at most
+// limits::kMaxPolicyMaxAgeSeconds). Errors: kMalformed, kLimit.
+[[nodiscard]] Result<std::chrono::seconds> parse_duration(std::string_view text);
+
+}  // namespace modelgate::policy

@@ -1,0 +1,548 @@
+// yaml_reader.cpp: bounded, strict YAML under the policy parsers (yaml-cpp exceptions stop here).
+#include "policy/yaml_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <map>
+
+#include "base/limits.h"
+
+namespace modelgate::policy::yaml {
+
+namespace {
+
+constexpr std::string_view kCoreTagPrefix = "tag:yaml.org,2002:";
+
+Position make_position(const std::string& file, std::size_t line0, std::size_t col0) {
+  return Position{file, static_cast<std::uint32_t>(line0 + 1), static_cast<std::uint32_t>(col0 + 1)};
+}
+
+// Where byte `offset` of `text` is, 0-based line and byte column.
+std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t offset) {
+  std::size_t line = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      start = i + 1;
+    }
+  }
+  return {line, offset - start};
+}
+
+// Offset of the first byte that is NUL or not well-formed UTF-8 (RFC 3629: no overlongs, no
+// surrogates, nothing above U+10FFFF), or npos.
+std::size_t first_bad_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c == 0) {
+      return i;
+    }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      lo = c == 0xe0 ? 0xa0 : 0x80;
+      hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      lo = c == 0xf0 ? 0x90 : 0x80;
+      hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      return i;
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) {
+      return i;
+    }
+    for (std::size_t k = 2; k < len; ++k) {
+      if (p[i + k] < 0x80 || p[i + k] > 0xbf) {
+        return i;
+      }
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// The 0-based line `line0` of `text` when its indentation contains a tab, for the hint on
+// yaml-cpp's otherwise puzzling "illegal map value".
+bool indented_with_tab(std::string_view text, std::size_t line0) {
+  std::size_t line = 0;
+  std::size_t i = 0;
+  while (i < text.size() && line < line0) {
+    if (text[i] == '\n') {
+      ++line;
+    }
+    ++i;
+  }
+  if (line != line0) {
+    return false;
+  }
+  for (; i < text.size() && (text[i] == ' ' || text[i] == '\t'); ++i) {
+    if (text[i] == '\t') {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool tag_allowed(const std::string& tag) {
+  if (tag.empty() || tag == "?" || tag == "!") {
+    return true;
+  }
+  if (tag.rfind(kCoreTagPrefix, 0) != 0) {
+    return false;
+  }
+  const std::string_view t = std::string_view(tag).substr(kCoreTagPrefix.size());
+  return t == "str" || t == "int" || t == "bool" || t == "null" || t == "map" || t == "seq";
+}
+
+// Pre-pass over one document: bounds, key shapes, duplicate keys, tags. Returns false when a bound
+// was exceeded (the document is then dropped).
+class Checker {
+ public:
+  Checker(const std::string& file, const ReadLimits& limits, Diagnostics& out)
+      : file_(file), limits_(limits), out_(out) {}
+
+  bool walk(const YAML::Node& node, std::size_t depth, const Position& fallback) {
+    const Position at = pos(node, fallback);
+    if (++visited_ > limits_.max_nodes) {
+      out_.error(at, Code::kLimit,
+                 "too many YAML nodes (more than " + std::to_string(limits_.max_nodes) + ", aliases count at every use)");
+      return false;
+    }
+    if (depth > limits_.max_depth) {
+      out_.error(at, Code::kLimit, "YAML nested too deeply (more than " + std::to_string(limits_.max_depth) + " levels)");
+      return false;
+    }
+    if (!tag_allowed(node.Tag())) {
+      out_.error(at, Code::kUnsupported, "unsupported YAML tag " + quote(node.Tag()),
+                 "policy files use plain YAML; remove the tag");
+    }
+    if (node.IsSequence()) {
+      for (const YAML::Node& item : node) {
+        if (!walk(item, depth + 1, at)) {
+          return false;
+        }
+      }
+    } else if (node.IsMap()) {
+      std::map<std::string, Position, std::less<>> seen;
+      for (const auto& kv : node) {
+        const Position key_at = pos(kv.first, at);
+        if (!kv.first.IsScalar()) {
+          out_.error(key_at, Code::kMalformed, "mapping keys must be strings, found " + describe(kv.first));
+          if (!walk(kv.first, depth + 1, key_at)) {
+            return false;
+          }
+        } else {
+          const std::string& key = kv.first.Scalar();
+          auto [it, inserted] = seen.emplace(key, key_at);
+          if (!inserted) {
+            out_.error(key_at, Code::kMalformed, "duplicate key " + quote(key),
+                       "first defined at " + std::to_string(it->second.line) + ":" + std::to_string(it->second.column));
+          }
+        }
+        if (!walk(kv.second, depth + 1, key_at)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+ private:
+  Position pos(const YAML::Node& n, const Position& fallback) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null() || m.line < 0 || m.column < 0) {
+      return fallback;
+    }
+    return make_position(file_, static_cast<std::size_t>(m.line), static_cast<std::size_t>(m.column));
+  }
+
+  const std::string& file_;
+  const ReadLimits& limits_;
+  Diagnostics& out_;
+  std::size_t visited_ = 0;
+};
+
+bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
+
+}  // namespace
+
+Result<std::string> read_text_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    return make_error(Code::kIo, "cannot open: " + std::string(std::strerror(errno)));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return make_error(Code::kIo, "cannot stat: " + std::string(std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return make_error(Code::kIo, "is a directory");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(Code::kIo, "not a regular file");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    return make_error(Code::kLimit, "file too large (" + std::to_string(st.st_size) + " > " +
+                                        std::to_string(max_bytes) + " bytes)");
+  }
+  std::string text;
+  text.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  // Read one byte past the stat size so a file that grew after fstat is caught, not truncated.
+  char extra = 0;
+  while (true) {
+    char* dst = got < text.size() ? text.data() + got : &extra;
+    const std::size_t want = got < text.size() ? text.size() - got : 1;
+    const ssize_t n = ::read(fd, dst, want);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return make_error(Code::kIo, "cannot read: " + std::string(std::strerror(errno)));
+    }
+    if (n == 0) {
+      break;
+    }
+    if (got >= text.size()) {
+      return make_error(Code::kIo, "file changed while being read");
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
+  return text;
+}
+
+std::vector<YAML::Node> load_documents(std::string_view text, const std::string& file, const ReadLimits& limits,
+                                       Diagnostics& out) {
+  if (text.size() > limits.max_bytes) {
+    out.error(Position{file, 0, 0}, Code::kLimit,
+              "file too large (" + std::to_string(text.size()) + " > " + std::to_string(limits.max_bytes) + " bytes)");
+    return {};
+  }
+  const std::size_t bad = first_bad_utf8(text);
+  if (bad != std::string_view::npos) {
+    const auto [line, col] = line_col(text, bad);
+    out.error(make_position(file, line, col), Code::kMalformed,
+              text[bad] == '\0' ? "NUL byte in YAML" : "invalid UTF-8 in YAML", "policy files are UTF-8 text");
+    return {};
+  }
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Position at{file, 0, 0};
+    std::string hint;
+    if (!e.mark.is_null() && e.mark.line >= 0 && e.mark.column >= 0) {
+      const auto line0 = static_cast<std::size_t>(e.mark.line);
+      at = make_position(file, line0, static_cast<std::size_t>(e.mark.column));
+      for (std::size_t l : {line0, line0 == 0 ? line0 : line0 - 1}) {
+        if (indented_with_tab(text, l)) {
+          hint = "line " + std::to_string(l + 1) + " is indented with a tab; YAML indents with spaces only";
+          break;
+        }
+      }
+    }
+    out.error(at, Code::kMalformed, "cannot parse YAML: " + e.msg, hint);
+    return {};
+  } catch (const std::exception& e) {
+    out.error(Position{file, 0, 0}, Code::kMalformed, std::string("cannot parse YAML: ") + e.what());
+    return {};
+  }
+  std::vector<YAML::Node> kept;
+  for (const YAML::Node& doc : docs) {
+    if (!doc.IsDefined() || doc.IsNull()) {
+      continue;
+    }
+    Checker checker(file, limits, out);
+    if (checker.walk(doc, 1, Position{file, 1, 1})) {
+      kept.push_back(doc);
+    }
+  }
+  return kept;
+}
+
+std::string child_path(std::string_view parent, std::string_view key) {
+  if (parent.empty()) {
+    return std::string(key);
+  }
+  return std::string(parent) + "." + std::string(key);
+}
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return quote(node.Scalar());
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing (null)";
+}
+
+Position Reader::position(const YAML::Node& node, const Position& fallback) const {
+  // A null value (`key:` with nothing after it) is marked where the next token starts, often on
+  // the next line; the key's position is the useful one.
+  if (!node.IsDefined() || node.IsNull()) {
+    return fallback;
+  }
+  const YAML::Mark m = node.Mark();
+  if (m.is_null() || m.line < 0 || m.column < 0) {
+    return fallback;
+  }
+  return make_position(file_, static_cast<std::size_t>(m.line), static_cast<std::size_t>(m.column));
+}
+
+Field Reader::root(const YAML::Node& doc) const {
+  return Field{doc, position(doc, Position{file_, 1, 1}), std::string()};
+}
+
+void Reader::error(const Field& at, std::string message, std::string hint, Code code) {
+  if (!at.path.empty()) {
+    message = at.path + ": " + message;
+  }
+  diags_.error(at.position, code, std::move(message), std::move(hint));
+}
+
+std::optional<Located<std::string>> Reader::string(const Field& f, bool allow_empty) {
+  if (!f.node.IsScalar()) {
+    error(f, "expected a string, found " + describe(f.node));
+    return std::nullopt;
+  }
+  const std::string& tag = f.node.Tag();
+  if (!(tag == "?" || tag == "!" || tag == std::string(kCoreTagPrefix) + "str")) {
+    error(f, "expected a string, found a value tagged " + quote(tag));
+    return std::nullopt;
+  }
+  const std::string& s = f.node.Scalar();
+  if (s.size() > limits::kMaxPolicyStringBytes) {
+    error(f, "string too long (" + std::to_string(s.size()) + " > " + std::to_string(limits::kMaxPolicyStringBytes) +
+                 " bytes)", {}, Code::kLimit);
+    return std::nullopt;
+  }
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      error(f, "must not contain control characters, found " + quote(s));
+      return std::nullopt;
+    }
+  }
+  if (s.empty() && !allow_empty) {
+    error(f, "must not be empty");
+    return std::nullopt;
+  }
+  return Located<std::string>{s, f.position};
+}
+
+std::optional<Located<bool>> Reader::boolean(const Field& f) {
+  if (f.node.IsScalar()) {
+    const std::string& s = f.node.Scalar();
+    const bool plain = is_plain(f.node) || f.node.Tag() == std::string(kCoreTagPrefix) + "bool";
+    if (plain && (s == "true" || s == "True" || s == "TRUE")) {
+      return Located<bool>{true, f.position};
+    }
+    if (plain && (s == "false" || s == "False" || s == "FALSE")) {
+      return Located<bool>{false, f.position};
+    }
+    const bool yaml11 = s == "yes" || s == "no" || s == "on" || s == "off" || s == "y" || s == "n" ||
+                        s == "Yes" || s == "No" || s == "On" || s == "Off";
+    error(f, "expected true or false, found " + std::string(plain ? "" : "the quoted string ") + describe(f.node),
+          plain && yaml11 ? "YAML 1.2 booleans are only true and false" : "");
+    return std::nullopt;
+  }
+  error(f, "expected true or false, found " + describe(f.node));
+  return std::nullopt;
+}
+
+std::optional<Located<std::uint32_t>> Reader::integer(const Field& f, std::uint32_t min, std::uint32_t max) {
+  const bool plain = f.node.IsScalar() && (is_plain(f.node) || f.node.Tag() == std::string(kCoreTagPrefix) + "int");
+  const std::string s = f.node.IsScalar() ? f.node.Scalar() : std::string();
+  bool digits = plain && !s.empty() && s.size() <= 10;
+  for (char c : s) {
+    digits = digits && c >= '0' && c <= '9';
+  }
+  if (!digits) {
+    error(f, "expected an integer, found " + std::string(f.node.IsScalar() && !plain ? "the quoted string " : "") +
+                 describe(f.node));
+    return std::nullopt;
+  }
+  const std::uint64_t v = std::stoull(s);
+  if (v < min || v > max) {
+    error(f, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", found " + s);
+    return std::nullopt;
+  }
+  return Located<std::uint32_t>{static_cast<std::uint32_t>(v), f.position};
+}
+
+std::optional<std::vector<Field>> Reader::list(const Field& f, std::size_t max_items) {
+  if (!f.node.IsSequence()) {
+    error(f, "expected a list, found " + describe(f.node),
+          f.node.IsScalar() ? "write [" + quote(f.node.Scalar()) + "] or one \"- item\" per line" : "");
+    return std::nullopt;
+  }
+  if (f.node.size() == 0) {
+    error(f, "must not be empty", "omit the field instead");
+    return std::nullopt;
+  }
+  if (f.node.size() > max_items) {
+    error(f, "too many items (" + std::to_string(f.node.size()) + " > " + std::to_string(max_items) + ")", {},
+          Code::kLimit);
+    return std::nullopt;
+  }
+  std::vector<Field> items;
+  items.reserve(f.node.size());
+  std::size_t i = 0;
+  for (const YAML::Node& item : f.node) {
+    items.push_back(Field{item, position(item, f.position), f.path + "[" + std::to_string(i) + "]"});
+    ++i;
+  }
+  return items;
+}
+
+std::optional<std::vector<Located<std::string>>> Reader::string_list(const Field& f, std::size_t max_items) {
+  auto items = list(f, max_items);
+  if (!items) {
+    return std::nullopt;
+  }
+  std::vector<Located<std::string>> out;
+  std::map<std::string, Position, std::less<>> seen;
+  bool ok = true;
+  for (const Field& item : *items) {
+    auto s = string(item);
+    if (!s) {
+      ok = false;
+      continue;
+    }
+    auto [it, inserted] = seen.emplace(s->value, s->position);
+    if (!inserted) {
+      error(item, "duplicate entry " + quote(s->value),
+            "first listed at " + std::to_string(it->second.line) + ":" + std::to_string(it->second.column));
+      ok = false;
+      continue;
+    }
+    out.push_back(std::move(*s));
+  }
+  if (!ok) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+Map::Map(Reader& r, const Field& f) : r_(&r), position_(f.position), path_(f.path) {
+  if (!f.node.IsMap()) {
+    r.error(f, "expected a mapping, found " + describe(f.node));
+    return;
+  }
+  ok_ = true;
+  std::map<std::string, bool, std::less<>> seen;
+  for (const auto& kv : f.node) {
+    if (!kv.first.IsScalar()) {
+      continue;  // reported by load_documents
+    }
+    const std::string& key = kv.first.Scalar();
+    if (!seen.emplace(key, true).second) {
+      continue;  // duplicate, reported by load_documents; the first wins
+    }
+    const Position key_at = r.position(kv.first, f.position);
+    entries_.emplace_back(Located<std::string>{key, key_at},
+                          Field{kv.second, r.position(kv.second, key_at), child_path(path_, key)});
+  }
+}
+
+Map::Map(Reader& r, const Field& f, std::initializer_list<std::string_view> known, Hints moved) : Map(r, f) {
+  if (!ok_) {
+    return;
+  }
+  const std::vector<std::string_view> candidates(known);
+  for (const auto& [key, value] : entries_) {
+    bool is_known = false;
+    for (std::string_view k : known) {
+      is_known = is_known || k == key.value;
+    }
+    if (is_known) {
+      continue;
+    }
+    std::string hint;
+    for (const auto& [k, h] : moved) {
+      if (k == key.value) {
+        hint = std::string(h);
+      }
+    }
+    if (hint.empty()) {
+      hint = did_you_mean(key.value, candidates);
+    }
+    if (hint.empty()) {
+      hint = (path_.empty() ? std::string("known fields: ") : "fields of " + path_ + ": ");
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        hint += (i == 0 ? "" : ", ") + std::string(candidates[i]);
+      }
+    }
+    r.diags().error(key.position, Code::kMalformed, "unknown field " + quote(key.value), std::move(hint));
+  }
+  // Unknown keys stay out of get(): the schema never sees them.
+  std::erase_if(entries_, [&](const auto& e) {
+    for (std::string_view k : known) {
+      if (k == e.first.value) {
+        return false;
+      }
+    }
+    return true;
+  });
+}
+
+Map Map::any_keys(Reader& r, const Field& f) { return Map(r, f); }
+
+bool Map::has(std::string_view key) const { return get(key).has_value(); }
+
+std::optional<Field> Map::get(std::string_view key) const {
+  for (const auto& [k, v] : entries_) {
+    if (k.value == key) {
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Position> Map::key_position(std::string_view key) const {
+  for (const auto& [k, v] : entries_) {
+    if (k.value == key) {
+      return k.position;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Field> Map::required(std::string_view key) {
+  auto f = get(key);
+  if (!f && ok_) {
+    r_->error(Field{YAML::Node(), position_, path_}, "missing required field " + quote(key));
+  }
+  return f;
+}
+
+}  // namespace modelgate::policy::yaml
