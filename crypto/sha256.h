@@ -38,7 +38,7 @@ std::span<const Sha256Backend* const> sha256_available_backends();
 const Sha256Backend* sha256_backend_by_name(std::string_view name);
 
 // sha256_default_backend is the fastest available backend, or the one named by the environment
-// variable MODELGATE_SHA256 (scalar|avx2|shani) when it is set and available; an unknown or
+// variable MODELGATE_SHA256 (scalar|avx2|shani) when it is set and non-empty; an unknown or
 // unavailable name aborts at first use with a message on stderr (a misconfigured benchmark or
 // test must not silently measure the wrong thing). Chosen once; thread-safe.
 const Sha256Backend& sha256_default_backend();

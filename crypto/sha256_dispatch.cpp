@@ -97,7 +97,8 @@ const BackendList& available() {
 
 const Sha256Backend& choose_default() {
   const char* forced = std::getenv("MODELGATE_SHA256");
-  if (forced == nullptr) {
+  // Set but empty counts as unset: that is how templated environments say "no override".
+  if (forced == nullptr || *forced == '\0') {
     const BackendList& list = available();
     return *list.items[list.count - 1];
   }
@@ -106,13 +107,18 @@ const Sha256Backend& choose_default() {
   }
   // A silently substituted kernel would make a benchmark or a per-backend test measure the wrong
   // thing, so a bad override is fatal rather than ignored.
-  std::string_view known =
-      (std::string_view(forced) == "scalar" || std::string_view(forced) == "avx2" ||
-       std::string_view(forced) == "shani")
-          ? "is not supported by this CPU"
-          : "is unknown (expected scalar, avx2 or shani)";
-  std::fprintf(stderr, "modelgate: MODELGATE_SHA256=\"%.64s\" %.*s\n", forced,
-               static_cast<int>(known.size()), known.data());
+  const std::string_view name(forced);
+  const std::string_view why = (name == "scalar" || name == "avx2" || name == "shani")
+                                   ? "is not supported by this CPU"
+                                   : "is unknown (expected scalar, avx2 or shani)";
+  // Quote at most 64 bytes and replace control and non-ASCII bytes (STYLE.md §5).
+  char shown[65] = {};
+  for (std::size_t i = 0; i < name.size() && i < 64; ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    shown[i] = (c >= 0x20 && c < 0x7f && c != '"') ? static_cast<char>(c) : '?';
+  }
+  std::fprintf(stderr, "modelgate: MODELGATE_SHA256=\"%s\" %.*s\n", shown,
+               static_cast<int>(why.size()), why.data());
   std::abort();
 }
 

@@ -513,7 +513,7 @@ TEST_CASE("sha256 backends are found by their exact name only", "[sha256]") {
 TEST_CASE("the default sha256 backend is the fastest available unless MODELGATE_SHA256 names one",
           "[sha256]") {
   const char* forced = std::getenv("MODELGATE_SHA256");
-  if (forced == nullptr) {
+  if (forced == nullptr || *forced == '\0') {
     REQUIRE(&crypto::sha256_default_backend() == backends().back());
   } else {
     REQUIRE(crypto::sha256_default_backend().name == forced);
@@ -548,4 +548,23 @@ TEST_CASE("an unknown MODELGATE_SHA256 aborts with a message naming the valid ch
   REQUIRE(r.err.find("MODELGATE_SHA256=\"sha-ni\" is unknown (expected scalar, avx2 or shani)") !=
           std::string::npos);
   REQUIRE(r.out.find("default backend:") == std::string::npos);
+}
+
+TEST_CASE("an empty MODELGATE_SHA256 means no override", "[sha256]") {
+  const auto r =
+      modelgate::testing::run({"env", "MODELGATE_SHA256=", self_exe(), "[sha256-env-probe]"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.out.find("default backend: " + std::string(backends().back()->name) + "\n") !=
+          std::string::npos);
+}
+
+TEST_CASE("a MODELGATE_SHA256 with control bytes is quoted safely in the abort message",
+          "[sha256]") {
+  const auto r = modelgate::testing::run(
+      {"env", "MODELGATE_SHA256=sha\x1b[2J\"ni", self_exe(), "[sha256-env-probe]"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == -1);  // SIGABRT
+  REQUIRE(r.err.find("MODELGATE_SHA256=\"sha?[2J?ni\" is unknown") != std::string::npos);
+  REQUIRE(r.err.find('\x1b') == std::string::npos);
 }
