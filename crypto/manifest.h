@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "base/result.h"
+#include "crypto/file_hasher.h"  // HashType
 #include "crypto/sha256.h"
 
 namespace modelgate::crypto {
 
-enum class HashType { kSha256, kBlake2b };
+// HashType (kSha256, kBlake2b) is declared in file_hasher.h.
 enum class SerializationMethod { kFiles, kShards };
 
 // hash_type_name is the canonical name written in signatures: "sha256", "blake2b".
@@ -84,26 +85,45 @@ struct HashOptions {
   std::function<void(const HashProgress&)> on_progress;  // may be empty
 };
 
-// hash_model walks `model_path` (directory or regular file) with upstream's rules and hashes it.
-// Errors (the message names the offending relative path):
+// hash_model walks `model_path` (directory or regular file) with upstream's rules (model_walk.h)
+// and hashes it: files mode one resource per file, shards mode one per shard [k*s, min((k+1)*s,
+// size)) named "<path>:<start>:<end>" (an empty file has none), on a pool of options.threads
+// workers that each keep two or more jobs in lock-step through the multi-lane SHA-256 kernel (one
+// huge file in files mode is still one stream: use shards to spread it). Resources come in
+// canonical order; the model name is the basename (§2.1). The result does not depend on threads
+// or backend. Errors (the message names the offending relative path; the model path itself is
+// left to the caller's context):
 //   kNotFound  model path missing;  kIo  open/read/mmap failure, or a file that changed while it
-//   was hashed ("changed while hashing"); kUnsupported  symlink when !allow_symlinks, FIFO,
-//   socket or device; kMalformed  a name that is not valid UTF-8 or has control characters;
-//   kLimit  too many files, too deep, name too long; kDeadline  cancelled.
-// Thread-safe (uses its own worker pool).
+//   was hashed ("changed while hashing (truncated|modified|replaced|...)"); kUnsupported  symlink
+//   when !allow_symlinks, dangling symlink, FIFO, socket or device; kMalformed  a name that is not
+//   valid UTF-8 or has control characters, an ignore path that is not a clean relative path, a
+//   shard size of 0; kLimit  too many files/entries/shards, too deep, name too long;
+//   kDeadline  cancelled ("cancelled: N of M bytes hashed").
+// Thread-safe (uses its own worker pool; options.on_progress is called from its workers).
 Result<Manifest> hash_model(const std::filesystem::path& model_path, const SerializationConfig& config,
                             const HashOptions& options = {});
 
-// hash_named_resources hashes exactly the files named by `names` (model-relative POSIX paths,
-// files mode) under `model_root`, for --ignore-unsigned-files. Each name must stay inside the root
-// (no "..", absolute or empty components; symlinks only if allowed); same errors as hash_model.
+// hash_named_resources hashes exactly the files named by `names` (model-relative POSIX paths)
+// under `model_root`, for --ignore-unsigned-files; ignore_paths do not apply. Each name must be a
+// clean relative path (no "..", ".", empty components, not absolute), listed once, reached without
+// crossing a symlinked directory; the file follows the symlink rule; a single-file model takes
+// only ".". Shards mode gives the shards of those files. Errors: as hash_model, plus kMalformed
+// for a bad or duplicate name and kNotFound for a missing file. Thread-safe.
 Result<Manifest> hash_named_resources(const std::filesystem::path& model_root,
                                       const std::vector<std::string>& names,
                                       const SerializationConfig& config,
                                       const HashOptions& options = {});
 
 // canonical_less orders resource names as upstream does (components by code point, then shard
-// start/end numerically).
+// start/end numerically). A resource counts as a shard when its algorithm is "<hash>-sharded-<N>"
+// (what hash_model writes); use the overload below when the method is known.
 bool canonical_less(const Resource& a, const Resource& b);
+// canonical_less with the method given: in kShards mode names are "<path>:<start>:<end>", split at
+// the last two ':' (a name that does not parse sorts as a plain path with offsets 0).
+bool canonical_less(const Resource& a, const Resource& b, SerializationMethod method);
+
+// resource_algorithm is the `algorithm` hash_model writes: hash_type_name() in files mode,
+// "<hash>-sharded-<shard_size>" in shards mode (model_signing.md §1.4).
+std::string resource_algorithm(const SerializationConfig& config);
 
 }  // namespace modelgate::crypto

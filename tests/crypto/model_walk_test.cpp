@@ -1,0 +1,319 @@
+#include "crypto/model_walk.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/limits.h"
+#include "test_support.h"
+
+namespace crypto = modelgate::crypto;
+namespace fs = std::filesystem;
+using modelgate::Code;
+using modelgate::testing::TempDir;
+using modelgate::testing::write_file;
+
+namespace {
+
+std::vector<std::string> names_of(const crypto::ModelTree& t) {
+  std::vector<std::string> v;
+  for (const auto& f : t.files) {
+    v.push_back(f.name);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+crypto::WalkOptions opts(bool allow_symlinks = false, std::vector<std::string> ignores = {}) {
+  crypto::WalkOptions o;
+  o.allow_symlinks = allow_symlinks;
+  o.ignore_paths = std::move(ignores);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("the walk lists regular files at every depth, dotfiles included, and empty directories leave no trace") {
+  TempDir dir;
+  write_file(dir / "m/.hidden", "h");
+  write_file(dir / "m/a/.env/x", "x");
+  write_file(dir / "m/a/b/c/deep.bin", "d");
+  write_file(dir / "m/top", "");
+  fs::create_directories(dir / "m/empty/also_empty");
+  auto t = crypto::walk_model(dir / "m", opts());
+  REQUIRE(t.ok());
+  CHECK(names_of(t.value()) == std::vector<std::string>{".hidden", "a/.env/x", "a/b/c/deep.bin", "top"});
+  CHECK(!t->single_file);
+  CHECK(t->model_name == "m");
+  CHECK(t->total_bytes == 3);
+}
+
+TEST_CASE("the walk records each file's identity as stat sees it") {
+  TempDir dir;
+  write_file(dir / "m/f", "12345");
+  auto t = crypto::walk_model(dir / "m", opts());
+  REQUIRE(t.ok());
+  struct stat st {};
+  REQUIRE(::stat((dir / "m/f").c_str(), &st) == 0);
+  REQUIRE(t->files.size() == 1);
+  CHECK(t->files[0].stamp == crypto::stamp_of(st));
+  CHECK(t->files[0].stamp.size == 5);
+  CHECK(t->files[0].rel_path == "f");
+}
+
+TEST_CASE("a symlink to a file is an error naming it unless symlinks are allowed") {
+  TempDir dir;
+  write_file(dir / "outside", "target");
+  write_file(dir / "m/sub/real", "r");
+  fs::create_symlink("../../outside", dir / "m/sub/link");
+  auto refused = crypto::walk_model(dir / "m", opts());
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().code == Code::kUnsupported);
+  CHECK(refused.error().message == "sub/link: is a symlink and symlinks are not allowed");
+
+  auto allowed = crypto::walk_model(dir / "m", opts(true));
+  REQUIRE(allowed.ok());
+  CHECK(names_of(allowed.value()) == std::vector<std::string>{"sub/link", "sub/real"});
+  const auto& link = *std::find_if(allowed->files.begin(), allowed->files.end(),
+                                   [](const auto& f) { return f.name == "sub/link"; });
+  struct stat st {};
+  REQUIRE(::stat((dir / "outside").c_str(), &st) == 0);
+  CHECK(link.via_symlink);
+  CHECK(link.stamp == crypto::stamp_of(st));  // the target's identity, under the link's name
+}
+
+TEST_CASE("a symlinked directory is skipped silently when symlinks are allowed, and is an error otherwise") {
+  TempDir dir;
+  write_file(dir / "elsewhere/secret", "s");
+  write_file(dir / "m/f", "f");
+  fs::create_directory_symlink("../elsewhere", dir / "m/dirlink");
+  auto allowed = crypto::walk_model(dir / "m", opts(true));
+  REQUIRE(allowed.ok());
+  CHECK(names_of(allowed.value()) == std::vector<std::string>{"f"});
+  auto refused = crypto::walk_model(dir / "m", opts(false));
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().code == Code::kUnsupported);
+  CHECK(refused.error().message == "dirlink: is a symlink and symlinks are not allowed");
+}
+
+TEST_CASE("a dangling symlink is an error even when symlinks are allowed") {
+  TempDir dir;
+  write_file(dir / "m/f", "f");
+  fs::create_symlink("nowhere", dir / "m/dangling");
+  auto r = crypto::walk_model(dir / "m", opts(true));
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK(r.error().message == "dangling: is a dangling symlink");
+}
+
+TEST_CASE("a FIFO or a socket in the model is an error naming it") {
+  TempDir dir;
+  write_file(dir / "m/f", "f");
+  REQUIRE(::mkfifo((dir / "m/pipe").c_str(), 0600) == 0);
+  auto r = crypto::walk_model(dir / "m", opts());
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK(r.error().message == "pipe: is a FIFO, not a regular file");
+
+  TempDir dir2;
+  fs::create_directories(dir2 / "m/s");
+  const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(s >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string sock = (dir2 / "m/s/sock").string();
+  REQUIRE(sock.size() < sizeof addr.sun_path);
+  std::copy(sock.begin(), sock.end(), addr.sun_path);
+  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  ::close(s);
+  r = crypto::walk_model(dir2 / "m", opts());
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK(r.error().message == "s/sock: is a socket, not a regular file");
+}
+
+TEST_CASE("a file name that is not valid UTF-8 is rejected and shown escaped") {
+  TempDir dir;
+  write_file(dir / "m/sub/bad\xff\xfename", "x");
+  auto r = crypto::walk_model(dir / "m", opts());
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kMalformed);
+  CHECK(r.error().message == "\"sub/bad\\xff\\xfename\": name is not valid UTF-8");
+}
+
+TEST_CASE("a file name with a control character is rejected and shown escaped") {
+  TempDir dir;
+  write_file(dir / "m/new\nline", "x");
+  auto r = crypto::walk_model(dir / "m", opts());
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kMalformed);
+  CHECK(r.error().message == "\"new\\x0aline\": name contains a control character");
+  CHECK(r.error().message.find('\n') == std::string::npos);
+}
+
+TEST_CASE("non-ASCII UTF-8 names are accepted as they are") {
+  TempDir dir;
+  write_file(dir / "m/\xc3\xa9t\xc3\xa9.bin", "x");  // été.bin
+  auto r = crypto::walk_model(dir / "m", opts());
+  REQUIRE(r.ok());
+  CHECK(names_of(r.value()) == std::vector<std::string>{"\xc3\xa9t\xc3\xa9.bin"});
+}
+
+TEST_CASE("ignore paths match whole components anchored at the model root") {
+  TempDir dir;
+  for (const char* f : {"m/a/b", "m/a/bc", "m/x/a/b", "m/.git/config", "m/sub/.git/config", "m/.gitattributes",
+                        "m/keep", "m/dir/one", "m/dir/two"}) {
+    write_file(dir / f, "x");
+  }
+  auto r = crypto::walk_model(dir / "m", opts(false, {"a/b", ".git", ".gitattributes", "dir"}));
+  REQUIRE(r.ok());
+  CHECK(names_of(r.value()) == std::vector<std::string>{"a/bc", "keep", "sub/.git/config", "x/a/b"});
+}
+
+TEST_CASE("ignored directories are not looked into, so what is inside them cannot fail the walk") {
+  TempDir dir;
+  write_file(dir / "m/f", "f");
+  write_file(dir / "m/.venv/bad\xffname", "x");
+  fs::create_symlink("/etc/passwd", dir / "m/.venv/link");
+  REQUIRE(::mkfifo((dir / "m/.venv/pipe").c_str(), 0600) == 0);
+  fs::create_symlink("nowhere", dir / "m/ignored-link");
+  auto r = crypto::walk_model(dir / "m", opts(false, {".venv", "ignored-link"}));
+  REQUIRE(r.ok());
+  CHECK(names_of(r.value()) == std::vector<std::string>{"f"});
+}
+
+TEST_CASE("ignore paths that are not clean model-relative paths are rejected") {
+  TempDir dir;
+  write_file(dir / "m/f", "f");
+  for (const char* bad : {"", ".", "..", "../x", "/abs", "a//b", "a/./b", "a/", "x\x01y"}) {
+    INFO("ignore path " << bad);
+    auto r = crypto::walk_model(dir / "m", opts(false, {bad}));
+    REQUIRE(!r.ok());
+    CHECK(r.error().code == Code::kMalformed);
+    CHECK(r.error().message.rfind("ignore path ", 0) == 0);
+  }
+}
+
+TEST_CASE("a single-file model is one file named \".\" and the model is named after the file") {
+  TempDir dir;
+  write_file(dir / "weights.bin", "abc");
+  auto r = crypto::walk_model(dir / "weights.bin", opts());
+  REQUIRE(r.ok());
+  CHECK(r->single_file);
+  CHECK(r->model_name == "weights.bin");
+  REQUIRE(r->files.size() == 1);
+  CHECK(r->files[0].name == ".");
+  CHECK(r->files[0].rel_path == "weights.bin");
+  CHECK(r->total_bytes == 3);
+}
+
+TEST_CASE("the model path itself obeys the symlink rule") {
+  TempDir dir;
+  write_file(dir / "real/f", "f");
+  write_file(dir / "file", "x");
+  fs::create_directory_symlink("real", dir / "dirlink");
+  fs::create_symlink("file", dir / "filelink");
+  auto refused = crypto::walk_model(dir / "dirlink", opts());
+  REQUIRE(!refused.ok());
+  CHECK(refused.error().code == Code::kUnsupported);
+  CHECK(refused.error().message == "is a symlink and symlinks are not allowed");
+  auto dir_allowed = crypto::walk_model(dir / "dirlink", opts(true));
+  REQUIRE(dir_allowed.ok());
+  CHECK(names_of(dir_allowed.value()) == std::vector<std::string>{"f"});
+  auto file_allowed = crypto::walk_model(dir / "filelink", opts(true));
+  REQUIRE(file_allowed.ok());
+  REQUIRE(file_allowed->files.size() == 1);
+  CHECK(file_allowed->files[0].name == ".");
+  CHECK(file_allowed->files[0].via_symlink);
+}
+
+TEST_CASE("a missing model path is not found") {
+  TempDir dir;
+  auto r = crypto::walk_model(dir / "nope", opts());
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kNotFound);
+}
+
+TEST_CASE("directories nested deeper than the limit are refused") {
+  TempDir dir;
+  fs::path p = dir / "m";
+  for (std::size_t i = 0; i <= modelgate::limits::kMaxModelDepth; ++i) {
+    p /= "d";
+  }
+  write_file(p / "f", "x");
+  auto r = crypto::walk_model(dir / "m", opts());
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kLimit);
+  CHECK(r.error().message.find("directories nested too deep (129 > 128)") != std::string::npos);
+}
+
+TEST_CASE("the model name follows upstream's basename rule") {
+  TempDir dir;
+  fs::create_directories(dir / "models/llama");
+  CHECK(crypto::model_name_of("models/llama") == "llama");
+  CHECK(crypto::model_name_of("models/llama/") == "llama");
+  CHECK(crypto::model_name_of("models/./llama/.") == "llama");
+  CHECK(crypto::model_name_of(dir / "models/llama/..") == "models");
+  CHECK(crypto::model_name_of(".") == fs::current_path().filename().string());
+}
+
+TEST_CASE("resolving named files finds exactly those names and refuses escaping or odd ones") {
+  TempDir dir;
+  write_file(dir / "m/a", "a");
+  write_file(dir / "m/sub/b", "b");
+  write_file(dir / "m/extra", "e");
+  write_file(dir / "secret", "s");
+  fs::create_directory_symlink("sub", dir / "m/sublink");
+  const std::vector<std::string> names{"a", "sub/b"};
+  auto r = crypto::resolve_model_files(dir / "m", names, false);
+  REQUIRE(r.ok());
+  CHECK(names_of(r.value()) == names);
+
+  struct Case {
+    std::string name;
+    Code code;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"../secret", Code::kMalformed, "\"../secret\": path has an empty, \".\" or \"..\" component"},
+           {"sub/../a", Code::kMalformed, "\"sub/../a\": path has an empty, \".\" or \"..\" component"},
+           {"/etc/passwd", Code::kMalformed, "\"/etc/passwd\": path is absolute"},
+           {".", Code::kMalformed, "\".\": path has an empty, \".\" or \"..\" component"},
+           {"missing", Code::kNotFound, "missing: is missing"},
+           {"nodir/x", Code::kNotFound, "nodir/x: is missing"},
+           {"sublink/b", Code::kUnsupported, "sublink/b: is reached through a symlinked directory"},
+           {"sub", Code::kUnsupported, "sub: is a directory, not a regular file"},
+       }) {
+    INFO(c.name);
+    const std::vector<std::string> one{c.name};
+    auto bad = crypto::resolve_model_files(dir / "m", one, false);
+    REQUIRE(!bad.ok());
+    CHECK(bad.error().code == c.code);
+    CHECK(bad.error().message == c.message);
+  }
+  const std::vector<std::string> twice{"a", "a"};
+  auto dup = crypto::resolve_model_files(dir / "m", twice, false);
+  REQUIRE(!dup.ok());
+  CHECK(dup.error().code == Code::kMalformed);
+  CHECK(dup.error().message == "\"a\": listed twice");
+}
+
+TEST_CASE("quoted names escape quotes, backslashes, control and non-UTF-8 bytes and are capped") {
+  CHECK(crypto::quote_file_name("plain") == "\"plain\"");
+  CHECK(crypto::quote_file_name("a\"b\\c") == "\"a\\\"b\\\\c\"");
+  CHECK(crypto::quote_file_name("\x1b[31m") == "\"\\x1b[31m\"");
+  CHECK(crypto::quote_file_name("\xc2\x85") == "\"\\xc2\\x85\"");  // U+0085, a C1 control
+  CHECK(crypto::quote_file_name(std::string(300, 'x')) == "\"" + std::string(120, 'x') + "...\"");
+  CHECK(crypto::is_printable_utf8("\xc3\xa9t\xc3\xa9"));
+  CHECK(!crypto::is_printable_utf8("\xc0\xaf"));          // overlong '/'
+  CHECK(!crypto::is_printable_utf8("\xed\xa0\x80"));      // a surrogate
+  CHECK(!crypto::is_printable_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  CHECK(!crypto::is_printable_utf8("a\x7f"));
+}
