@@ -225,12 +225,12 @@ std::optional<std::string> PolicyParser::exactly_one(const yaml::Map& m, std::in
     if (first.empty()) {
       first = key.value;
     } else {
-      r_.error(yaml::Field{YAML::Node(), key.position, m.path()}, first + " and " + key.value + " are exclusive",
+      r_.error(key.position, m.path(), first + " and " + key.value + " are exclusive",
                std::string(what) + " has exactly one of " + list);
     }
   }
   if (first.empty() && m.ok()) {
-    r_.error(yaml::Field{YAML::Node(), m.position(), m.path()}, "missing one of " + list,
+    r_.error(m.position(), m.path(), "missing one of " + list,
              std::string(what) + " has exactly one of them");
     return std::nullopt;
   }
@@ -266,7 +266,7 @@ std::optional<Policy> PolicyParser::parse(const YAML::Node& doc) {
     if (kind == "DatasetCatalog") {
       hint = "dataset catalogs are referenced from spec.require.datasets.catalog, not loaded as policies";
     }
-    r_.error(yaml::Field{YAML::Node(), at, "kind"}, "expected \"ModelPolicy\", found " + quote(kind), hint,
+    r_.error(at, "kind", "expected \"ModelPolicy\", found " + quote(kind), hint,
              Code::kUnsupported);
     return std::nullopt;
   }
@@ -348,7 +348,9 @@ void PolicyParser::parse_spec(yaml::Map& spec, Policy& p) {
                              spec.position()};
   if (auto f = spec.get("breakGlass")) {
     yaml::Map bg(r_, *f, {"allowed", "annotation"});
-    p.break_glass.position = bg.position();
+    p.break_glass = BreakGlass{{false, bg.position()},
+                               {std::string(kDefaultBreakGlassAnnotation), bg.position()},
+                               bg.position()};
     if (auto a = bg.get("allowed")) {
       if (auto v = r_.boolean(*a)) {
         p.break_glass.allowed = *v;
@@ -572,11 +574,11 @@ std::optional<KeylessIdentity> PolicyParser::parse_keyless(const yaml::Field& f)
   auto sf = m.get("subject");
   auto rf = m.get("subjectRegex");
   if (sf && rf) {
-    r_.error(yaml::Field{YAML::Node(), *m.key_position("subjectRegex"), m.path()},
+    r_.error(*m.key_position("subjectRegex"), m.path(),
              "subject and subjectRegex are exclusive", "use subject for one identity, subjectRegex for a family");
     ok = false;
   } else if (!sf && !rf) {
-    r_.error(yaml::Field{YAML::Node(), m.position(), m.path()}, "missing one of subject, subjectRegex",
+    r_.error(m.position(), m.path(), "missing one of subject, subjectRegex",
              "an identity without a subject would trust every certificate of the issuer");
     ok = false;
   }
@@ -713,7 +715,7 @@ std::optional<ReviewerGroup> PolicyParser::parse_reviewer_group(const yaml::Fiel
   auto kf = m.get("publicKeys");
   auto lf = m.get("keyless");
   if (!kf && !lf) {
-    r_.error(yaml::Field{YAML::Node(), m.position(), m.path()}, "missing publicKeys or keyless",
+    r_.error(m.position(), m.path(), "missing publicKeys or keyless",
              "a reviewer group needs keys, keyless identities, or both");
     ok = false;
   }

@@ -53,14 +53,14 @@ void PolicyParser::parse_require(const yaml::Field& f, Require& out) {
   if (auto df = m.get("datasets")) {
     out.datasets = parse_datasets(*df);
     if (!m.has("provenance")) {
-      r_.error(*df, "needs " + yaml::child_path(m.path(), "provenance"),
+      r_.error(df->key_position, df->path, "needs " + yaml::child_path(m.path(), "provenance"),
                "datasets are read from the provenance's resolvedDependencies");
     }
   }
   if (auto bf = m.get("baseModels")) {
     out.base_models = parse_base_models(*bf);
     if (!m.has("provenance")) {
-      r_.error(*bf, "needs " + yaml::child_path(m.path(), "provenance"),
+      r_.error(bf->key_position, bf->path, "needs " + yaml::child_path(m.path(), "provenance"),
                "base models are read from the provenance's resolvedDependencies");
     }
   }
@@ -89,7 +89,7 @@ void PolicyParser::parse_require(const yaml::Field& f, Require& out) {
     }
   }
   if (!m.has("signature") && !m.has("provenance")) {
-    r_.error(yaml::Field{YAML::Node(), m.position(), m.path()}, "needs signature or provenance",
+    r_.error(m.position(), m.path(), "needs signature or provenance",
              "without one, nothing ties the model's files to a trusted party");
   }
 }

@@ -116,14 +116,17 @@ bool tag_allowed(const std::string& tag) {
 // was exceeded (the document is then dropped).
 class Checker {
  public:
-  Checker(const std::string& file, const ReadLimits& limits, Diagnostics& out)
-      : file_(file), limits_(limits), out_(out) {}
+  Checker(const std::string& file, const ReadLimits& limits, Diagnostics& out, Position document)
+      : file_(file), limits_(limits), out_(out), document_(std::move(document)) {}
 
   bool walk(const YAML::Node& node, std::size_t depth, const Position& fallback) {
     const Position at = pos(node, fallback);
     if (++visited_ > limits_.max_nodes) {
-      out_.error(at, Code::kLimit,
-                 "too many YAML nodes (more than " + std::to_string(limits_.max_nodes) + ", aliases count at every use)");
+      // Reported at the document: an aliased node carries its anchor's position, which says
+      // nothing about where the expansion happened.
+      out_.error(document_, Code::kLimit,
+                 "too many YAML nodes in this document (more than " + std::to_string(limits_.max_nodes) +
+                     ", aliases count at every use)");
       return false;
     }
     if (depth > limits_.max_depth) {
@@ -177,6 +180,7 @@ class Checker {
   const std::string& file_;
   const ReadLimits& limits_;
   Diagnostics& out_;
+  Position document_;
   std::size_t visited_ = 0;
 };
 
@@ -275,8 +279,12 @@ std::vector<YAML::Node> load_documents(std::string_view text, const std::string&
     if (!doc.IsDefined() || doc.IsNull()) {
       continue;
     }
-    Checker checker(file, limits, out);
-    if (checker.walk(doc, 1, Position{file, 1, 1})) {
+    const YAML::Mark m = doc.Mark();
+    const Position start = m.is_null() || m.line < 0 || m.column < 0
+                               ? Position{file, 1, 1}
+                               : make_position(file, static_cast<std::size_t>(m.line), static_cast<std::size_t>(m.column));
+    Checker checker(file, limits, out, start);
+    if (checker.walk(doc, 1, start)) {
       kept.push_back(doc);
     }
   }
@@ -319,14 +327,19 @@ Position Reader::position(const YAML::Node& node, const Position& fallback) cons
 }
 
 Field Reader::root(const YAML::Node& doc) const {
-  return Field{doc, position(doc, Position{file_, 1, 1}), std::string()};
+  const Position at = position(doc, Position{file_, 1, 1});
+  return Field{doc, at, std::string(), at};
 }
 
 void Reader::error(const Field& at, std::string message, std::string hint, Code code) {
-  if (!at.path.empty()) {
-    message = at.path + ": " + message;
+  error(at.position, at.path, std::move(message), std::move(hint), code);
+}
+
+void Reader::error(const Position& at, const std::string& path, std::string message, std::string hint, Code code) {
+  if (!path.empty()) {
+    message = path + ": " + message;
   }
-  diags_.error(at.position, code, std::move(message), std::move(hint));
+  diags_.error(at, code, std::move(message), std::move(hint));
 }
 
 std::optional<Located<std::string>> Reader::string(const Field& f, bool allow_empty) {
@@ -418,7 +431,8 @@ std::optional<std::vector<Field>> Reader::list(const Field& f, std::size_t max_i
   items.reserve(f.node.size());
   std::size_t i = 0;
   for (const YAML::Node& item : f.node) {
-    items.push_back(Field{item, position(item, f.position), f.path + "[" + std::to_string(i) + "]"});
+    const Position at = position(item, f.position);
+    items.push_back(Field{item, at, f.path + "[" + std::to_string(i) + "]", at});
     ++i;
   }
   return items;
@@ -453,7 +467,7 @@ std::optional<std::vector<Located<std::string>>> Reader::string_list(const Field
   return out;
 }
 
-Map::Map(Reader& r, const Field& f) : r_(&r), position_(f.position), path_(f.path) {
+Map::Map(Reader& r, const Field& f) : r_(&r), position_(f.key_position), path_(f.path) {
   if (!f.node.IsMap()) {
     r.error(f, "expected a mapping, found " + describe(f.node));
     return;
@@ -470,7 +484,7 @@ Map::Map(Reader& r, const Field& f) : r_(&r), position_(f.position), path_(f.pat
     }
     const Position key_at = r.position(kv.first, f.position);
     entries_.emplace_back(Located<std::string>{key, key_at},
-                          Field{kv.second, r.position(kv.second, key_at), child_path(path_, key)});
+                          Field{kv.second, r.position(kv.second, key_at), child_path(path_, key), key_at});
   }
 }
 
@@ -504,15 +518,21 @@ Map::Map(Reader& r, const Field& f, std::initializer_list<std::string_view> know
     }
     r.diags().error(key.position, Code::kMalformed, "unknown field " + quote(key.value), std::move(hint));
   }
-  // Unknown keys stay out of get(): the schema never sees them.
-  std::erase_if(entries_, [&](const auto& e) {
+  // Unknown keys stay out of get(): the schema never sees them. Rebuilt by copy construction,
+  // never by erase (which move-assigns, and assigning a YAML::Node overwrites the document).
+  std::vector<std::pair<Located<std::string>, Field>> kept;
+  for (const auto& e : entries_) {
     for (std::string_view k : known) {
       if (k == e.first.value) {
-        return false;
+        kept.push_back(e);
+        break;
       }
     }
-    return true;
-  });
+  }
+  entries_.clear();
+  for (auto& e : kept) {
+    entries_.push_back(std::move(e));
+  }
 }
 
 Map Map::any_keys(Reader& r, const Field& f) { return Map(r, f); }
@@ -540,7 +560,7 @@ std::optional<Position> Map::key_position(std::string_view key) const {
 std::optional<Field> Map::required(std::string_view key) {
   auto f = get(key);
   if (!f && ok_) {
-    r_->error(Field{YAML::Node(), position_, path_}, "missing required field " + quote(key));
+    r_->error(position_, path_, "missing required field " + quote(key));
   }
   return f;
 }

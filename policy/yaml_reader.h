@@ -42,9 +42,13 @@ std::vector<YAML::Node> load_documents(std::string_view text, const std::string&
 // Field is one value in a document: its node, where it is (the key's position when the value is
 // null and has no position of its own), and its path for messages ("spec.require.reviews").
 struct Field {
-  YAML::Node node;
+  // const because assigning a YAML::Node writes through to the document it refers to.
+  const YAML::Node node;
   Position position;
   std::string path;
+  // key_position is where the key holding this value is written (for list items and documents,
+  // the node itself): "missing required field" inside a mapping points here.
+  Position key_position;
 };
 
 // Reader turns nodes into typed values, reporting every mismatch to its Diagnostics. Each getter
@@ -63,6 +67,8 @@ class Reader {
 
   // error reports at `at`, prefixing the message with `path` when it is not empty.
   void error(const Field& at, std::string message, std::string hint = {}, Code code = Code::kMalformed);
+  void error(const Position& at, const std::string& path, std::string message, std::string hint = {},
+             Code code = Code::kMalformed);
 
   // string: a scalar (plain or quoted), no control bytes, <= limits::kMaxPolicyStringBytes.
   std::optional<Located<std::string>> string(const Field& f, bool allow_empty = false);
@@ -92,6 +98,7 @@ class Map {
   static Map any_keys(Reader& r, const Field& f);
 
   bool ok() const { return ok_; }
+  // position is where the mapping is named (its key), or where it starts (list items, documents).
   const Position& position() const { return position_; }
   const std::string& path() const { return path_; }
   bool has(std::string_view key) const;
