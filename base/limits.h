@@ -91,8 +91,13 @@ namespace modelgate::limits {
 // --- policies (policy/) -----------------------------------------------------------------------
 // A policy file is a few KB; 1 MiB holds hundreds of policies and stops memory abuse.
 inline constexpr std::size_t kMaxPolicyFileBytes = 1u << 20;
-// YAML nodes visited per document, aliases counted at every use (stops alias "billion laughs").
+// YAML nodes visited per policy file, aliases counted at every use (stops alias "billion
+// laughs"); 1,024 small policies are ~50k nodes.
 inline constexpr std::size_t kMaxPolicyNodes = 100'000;
+// Scalar bytes visited per policy file, aliases counted at every use: what a parse can copy into
+// memory. 4x the file bound; and per policy set, so that 1,024 files cannot multiply it.
+inline constexpr std::size_t kMaxPolicyExpandedBytes = 4u << 20;
+inline constexpr std::size_t kMaxPolicySetExpandedBytes = 32u << 20;
 // YAML nesting depth; the policy schema is < 10 deep, 32 stops stack exhaustion.
 inline constexpr std::size_t kMaxPolicyDepth = 32;
 // Policy files in one directory or on one command line, and policies in one set.
@@ -118,6 +123,7 @@ inline constexpr std::int64_t kMaxPolicyMaxAgeSeconds = 3650LL * 24 * 3600;
 // A dataset catalog lists every dataset an org uses; 16 MiB is ~50k entries.
 inline constexpr std::size_t kMaxDatasetCatalogBytes = 16u << 20;
 inline constexpr std::size_t kMaxCatalogNodes = 2'000'000;
+inline constexpr std::size_t kMaxCatalogExpandedBytes = 64u << 20;
 inline constexpr std::size_t kMaxCatalogDatasets = 100'000;
 
 }  // namespace modelgate::limits

@@ -15,7 +15,7 @@ namespace modelgate::policy {
 namespace {
 
 constexpr yaml::ReadLimits kCatalogLimits{limits::kMaxDatasetCatalogBytes, limits::kMaxCatalogNodes,
-                                          limits::kMaxPolicyDepth};
+                                          limits::kMaxPolicyDepth, limits::kMaxCatalogExpandedBytes};
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
   if (pos + n > s.size()) {

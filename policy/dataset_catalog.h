@@ -64,7 +64,8 @@ struct CatalogOutcome {
 // parse_dataset_catalog parses one DatasetCatalog document (`filename` for positions). Every field
 // is checked and every problem reported: unknown fields, wrong types, bad timestamps, sha256 not
 // 64 lowercase hex, duplicate (name, versionId), duplicate sha256. Bounds:
-// limits::kMaxDatasetCatalogBytes, kMaxCatalogNodes, kMaxCatalogDatasets. Thread-safe.
+// limits::kMaxDatasetCatalogBytes, kMaxCatalogNodes, kMaxCatalogExpandedBytes, kMaxCatalogDatasets.
+// Thread-safe.
 CatalogOutcome parse_dataset_catalog(std::string_view text, std::string_view filename);
 
 // load_dataset_catalog reads `path` (bounded; unreadable is one kIo diagnostic) and parses it.

@@ -15,8 +15,8 @@ namespace modelgate::policy {
 
 namespace {
 
-constexpr yaml::ReadLimits kPolicyLimits{limits::kMaxPolicyFileBytes, limits::kMaxPolicyNodes,
-                                         limits::kMaxPolicyDepth};
+constexpr yaml::ReadLimits kPolicyLimits{limits::kMaxPolicyFileBytes, limits::kMaxPolicyNodes, limits::kMaxPolicyDepth,
+                                         limits::kMaxPolicyExpandedBytes};
 
 // The kind of a document when it is a mapping with a scalar `kind`, else "".
 std::string peek_kind(const YAML::Node& doc) {
@@ -127,24 +127,32 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
 
 namespace detail {
 
-PolicyParser::PolicyParser(yaml::Reader& r, std::filesystem::path base_dir) : r_(r), base_dir_(std::move(base_dir)) {}
+PolicyParser::PolicyParser(yaml::Reader& r, std::filesystem::path base_dir, PatternCache& cache)
+    : r_(r), base_dir_(std::move(base_dir)), cache_(cache) {}
 
 std::optional<Pattern> PolicyParser::pattern(const yaml::Field& f) {
   auto s = r_.string(f);
   if (!s) {
     return std::nullopt;
   }
-  if (++patterns_ == limits::kMaxPatternsPerPolicy + 1) {
-    r_.error(f, "too many patterns in one policy (more than " + std::to_string(limits::kMaxPatternsPerPolicy) + ")",
-             {}, Code::kLimit);
+  if (++patterns_ > limits::kMaxPatternsPerPolicy) {
+    if (patterns_ == limits::kMaxPatternsPerPolicy + 1) {
+      r_.error(f, "too many patterns in one policy (more than " + std::to_string(limits::kMaxPatternsPerPolicy) + ")",
+               {}, Code::kLimit);
+    }
+    return std::nullopt;
   }
-  auto re = compile_pattern(s->value);
+  auto it = cache_.find(s->value);
+  if (it == cache_.end()) {
+    it = cache_.emplace(s->value, compile_pattern(s->value)).first;
+  }
+  const auto& re = it->second;
   if (!re.ok()) {
     r_.error(f, re.error().message, "patterns are RE2 syntax: https://github.com/google/re2/wiki/Syntax",
              re.error().code);
     return std::nullopt;
   }
-  return Pattern{s->value, std::move(re).value(), s->position};
+  return Pattern{s->value, re.value(), s->position};
 }
 
 std::optional<std::vector<Pattern>> PolicyParser::patterns(const yaml::Field& f) {
@@ -764,10 +772,12 @@ std::optional<ReviewerGroup> PolicyParser::parse_reviewer_group(const yaml::Fiel
 ParseOutcome parse_policy_documents(std::string_view text, std::string_view filename) {
   Diagnostics diags;
   const std::string file(filename);
-  std::vector<YAML::Node> docs = yaml::load_documents(text, file, kPolicyLimits, diags);
+  yaml::LoadStats stats;
+  std::vector<YAML::Node> docs = yaml::load_documents(text, file, kPolicyLimits, diags, &stats);
   std::vector<Policy> policies;
   yaml::Reader reader(file, diags);
   const std::filesystem::path base_dir = std::filesystem::path(file).parent_path();
+  detail::PatternCache patterns;
   try {
     for (const YAML::Node& doc : docs) {
       if (policies.size() == limits::kMaxPolicies) {
@@ -775,7 +785,7 @@ ParseOutcome parse_policy_documents(std::string_view text, std::string_view file
                     "too many policies in one file (more than " + std::to_string(limits::kMaxPolicies) + ")");
         break;
       }
-      detail::PolicyParser parser(reader, base_dir);
+      detail::PolicyParser parser(reader, base_dir, patterns);
       if (auto p = parser.parse(doc)) {
         policies.push_back(std::move(*p));
       }
@@ -797,6 +807,7 @@ ParseOutcome parse_policy_documents(std::string_view text, std::string_view file
   }
   ParseOutcome out;
   out.diagnostics = diags.take();
+  out.expanded_bytes = stats.expanded_bytes;
   if (!has_errors(out.diagnostics)) {
     out.policies = std::move(policies);
   }

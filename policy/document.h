@@ -228,6 +228,9 @@ struct Policy {
 struct ParseOutcome {
   std::vector<Policy> policies;
   std::vector<Diagnostic> diagnostics;
+  // expanded_bytes is the scalar text the parse walked, aliases counted at every use; set
+  // loaders sum it against limits::kMaxPolicySetExpandedBytes.
+  std::size_t expanded_bytes = 0;
 
   bool ok() const { return !has_errors(diagnostics); }
 };
@@ -235,7 +238,9 @@ struct ParseOutcome {
 // parse_policy_documents parses every YAML document in `text` (empty ones skipped; any kind other
 // than ModelPolicy is an error). `filename` is used in positions and to resolve relative paths.
 // Collects ALL diagnostics; never throws. Bounds: limits::kMaxPolicyFileBytes, kMaxPolicyNodes,
-// kMaxPolicyDepth, kMaxPolicies, kMaxPolicyListItems, kMaxPatternsPerPolicy. Thread-safe.
+// kMaxPolicyDepth, kMaxPolicyExpandedBytes, kMaxPolicies, kMaxPolicyListItems,
+// kMaxPatternsPerPolicy. A pattern written (or aliased) several times is compiled once.
+// Thread-safe.
 ParseOutcome parse_policy_documents(std::string_view text, std::string_view filename);
 
 // load_policy_file reads `path` (bounded; a file that cannot be read is one kIo diagnostic) and

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <initializer_list>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,9 +22,13 @@ inline const std::vector<Located<std::string>> kNoNames;
 // PolicyParser parses one document into a Policy, reporting to the Reader's diagnostics. Returns
 // a Policy (possibly partial: callers keep it only when no error was reported) or nullopt when the
 // document is not a ModelPolicy mapping. One per document; not thread-safe.
+// PatternCache holds every pattern compiled in one file, by source text, so that a pattern
+// written or aliased many times is compiled once (failures are cached too).
+using PatternCache = std::map<std::string, Result<std::shared_ptr<const re2::RE2>>, std::less<>>;
+
 class PolicyParser {
  public:
-  PolicyParser(yaml::Reader& r, std::filesystem::path base_dir);
+  PolicyParser(yaml::Reader& r, std::filesystem::path base_dir, PatternCache& cache);
   std::optional<Policy> parse(const YAML::Node& doc);
 
  private:
@@ -56,6 +62,7 @@ class PolicyParser {
 
   yaml::Reader& r_;
   std::filesystem::path base_dir_;
+  PatternCache& cache_;
   std::size_t patterns_ = 0;
   // Names declared in trust, including entries dropped for other errors, so that one bad signer
   // does not also make every rule naming it "undefined". nullopt: the list itself was unreadable.

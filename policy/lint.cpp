@@ -122,6 +122,7 @@ LintReport lint_policies(std::span<const std::filesystem::path> paths, const Lin
   report.files = list_policy_files(paths, report.diagnostics);
   std::vector<Policy> policies;
   std::vector<std::filesystem::path> good_files;
+  std::size_t expanded = 0;
   for (const std::filesystem::path& f : report.files) {
     ParseOutcome one = load_policy_file(f);
     for (Diagnostic& d : one.diagnostics) {
@@ -132,6 +133,9 @@ LintReport lint_policies(std::span<const std::filesystem::path> paths, const Lin
     }
     for (Policy& p : one.policies) {
       policies.push_back(std::move(p));
+    }
+    if (!within_set_budget(f, one.expanded_bytes, expanded, report.diagnostics)) {
+      break;
     }
   }
   report.policies = policies.size();

@@ -25,6 +25,19 @@ Diagnostic file_error(const std::filesystem::path& p, Code code, std::string mes
 
 }  // namespace
 
+bool within_set_budget(const std::filesystem::path& file, std::size_t file_bytes, std::size_t& total,
+                       std::vector<Diagnostic>& diagnostics) {
+  total += file_bytes;
+  if (total <= limits::kMaxPolicySetExpandedBytes) {
+    return true;
+  }
+  diagnostics.push_back(file_error(file, Code::kLimit,
+                                   "policy set too large once aliases are expanded (more than " +
+                                       std::to_string(limits::kMaxPolicySetExpandedBytes) +
+                                       " bytes); files after this one were not read"));
+  return false;
+}
+
 const Policy* PolicySet::find(std::string_view name) const {
   for (const Policy& p : policies_) {
     if (p.name.value == name) {
@@ -129,6 +142,7 @@ PolicySetOutcome load_policy_set(std::span<const std::filesystem::path> paths, s
   std::vector<Diagnostic> diagnostics;
   std::vector<std::filesystem::path> files = list_policy_files(paths, diagnostics);
   std::vector<Policy> policies;
+  std::size_t expanded = 0;
   for (const std::filesystem::path& f : files) {
     ParseOutcome one = load_policy_file(f);
     for (Diagnostic& d : one.diagnostics) {
@@ -136,6 +150,9 @@ PolicySetOutcome load_policy_set(std::span<const std::filesystem::path> paths, s
     }
     for (Policy& p : one.policies) {
       policies.push_back(std::move(p));
+    }
+    if (!within_set_budget(f, one.expanded_bytes, expanded, diagnostics)) {
+      break;
     }
   }
   if (has_errors(diagnostics)) {

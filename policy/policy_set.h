@@ -61,6 +61,12 @@ PolicySetOutcome build_policy_set(std::vector<Policy> policies, std::vector<std:
 std::vector<std::filesystem::path> list_policy_files(std::span<const std::filesystem::path> paths,
                                                      std::vector<Diagnostic>& diagnostics);
 
+// within_set_budget adds one file's ParseOutcome::expanded_bytes to `total` and, past
+// limits::kMaxPolicySetExpandedBytes, reports a kLimit diagnostic at `file` and returns false
+// (the caller stops reading files). Shared by load_policy_set and lint.
+bool within_set_budget(const std::filesystem::path& file, std::size_t file_bytes, std::size_t& total,
+                       std::vector<Diagnostic>& diagnostics);
+
 // load_policy_set lists, reads and parses every policy file in `paths`, collecting every
 // diagnostic of every file, then build_policy_set. Diagnostics with code kIo mean an input could
 // not be read. Thread-safe.

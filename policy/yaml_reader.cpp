@@ -116,18 +116,31 @@ bool tag_allowed(const std::string& tag) {
 // was exceeded (the document is then dropped).
 class Checker {
  public:
-  Checker(const std::string& file, const ReadLimits& limits, Diagnostics& out, Position document)
-      : file_(file), limits_(limits), out_(out), document_(std::move(document)) {}
+  Checker(const std::string& file, const ReadLimits& limits, Diagnostics& out)
+      : file_(file), limits_(limits), out_(out) {}
+
+  // start begins a document; budgets carry over from earlier documents of the file.
+  void start(Position document) { document_ = std::move(document); }
+  const LoadStats& stats() const { return stats_; }
 
   bool walk(const YAML::Node& node, std::size_t depth, const Position& fallback) {
     const Position at = pos(node, fallback);
-    if (++visited_ > limits_.max_nodes) {
-      // Reported at the document: an aliased node carries its anchor's position, which says
-      // nothing about where the expansion happened.
+    // Budget overruns are reported at the document: an aliased node carries its anchor's
+    // position, which says nothing about where the expansion happened.
+    if (++stats_.nodes > limits_.max_nodes) {
       out_.error(document_, Code::kLimit,
-                 "too many YAML nodes in this document (more than " + std::to_string(limits_.max_nodes) +
+                 "too many YAML nodes in this file (more than " + std::to_string(limits_.max_nodes) +
                      ", aliases count at every use)");
       return false;
+    }
+    if (node.IsScalar()) {
+      stats_.expanded_bytes += node.Scalar().size();
+      if (stats_.expanded_bytes > limits_.max_expanded_bytes) {
+        out_.error(document_, Code::kLimit,
+                   "too much text in this file once aliases are expanded (more than " +
+                       std::to_string(limits_.max_expanded_bytes) + " bytes)");
+        return false;
+      }
     }
     if (depth > limits_.max_depth) {
       out_.error(at, Code::kLimit, "YAML nested too deeply (more than " + std::to_string(limits_.max_depth) + " levels)");
@@ -181,7 +194,7 @@ class Checker {
   const ReadLimits& limits_;
   Diagnostics& out_;
   Position document_;
-  std::size_t visited_ = 0;
+  LoadStats stats_;
 };
 
 bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
@@ -239,7 +252,7 @@ Result<std::string> read_text_file(const std::filesystem::path& path, std::size_
 }
 
 std::vector<YAML::Node> load_documents(std::string_view text, const std::string& file, const ReadLimits& limits,
-                                       Diagnostics& out) {
+                                       Diagnostics& out, LoadStats* stats) {
   if (text.size() > limits.max_bytes) {
     out.error(Position{file, 0, 0}, Code::kLimit,
               "file too large (" + std::to_string(text.size()) + " > " + std::to_string(limits.max_bytes) + " bytes)");
@@ -275,6 +288,7 @@ std::vector<YAML::Node> load_documents(std::string_view text, const std::string&
     return {};
   }
   std::vector<YAML::Node> kept;
+  Checker checker(file, limits, out);
   for (const YAML::Node& doc : docs) {
     if (!doc.IsDefined() || doc.IsNull()) {
       continue;
@@ -283,10 +297,14 @@ std::vector<YAML::Node> load_documents(std::string_view text, const std::string&
     const Position start = m.is_null() || m.line < 0 || m.column < 0
                                ? Position{file, 1, 1}
                                : make_position(file, static_cast<std::size_t>(m.line), static_cast<std::size_t>(m.column));
-    Checker checker(file, limits, out, start);
-    if (checker.walk(doc, 1, start)) {
-      kept.push_back(doc);
+    checker.start(start);
+    if (!checker.walk(doc, 1, start)) {
+      break;
     }
+    kept.push_back(doc);
+  }
+  if (stats != nullptr) {
+    *stats = checker.stats();
   }
   return kept;
 }

@@ -22,9 +22,16 @@
 namespace modelgate::policy::yaml {
 
 struct ReadLimits {
-  std::size_t max_bytes;
-  std::size_t max_nodes;  // per document, aliases counted at every use
+  std::size_t max_bytes;           // the text
+  std::size_t max_nodes;           // per file, aliases counted at every use
   std::size_t max_depth;
+  std::size_t max_expanded_bytes;  // scalar bytes per file, aliases counted at every use
+};
+
+// LoadStats says what a load walked (aliases counted at every use), for bounds across files.
+struct LoadStats {
+  std::size_t nodes = 0;
+  std::size_t expanded_bytes = 0;
 };
 
 // read_text_file reads a regular file of at most `max_bytes`. Opens without blocking (a FIFO is
@@ -34,10 +41,11 @@ struct ReadLimits {
 
 // load_documents parses every YAML document in `text`. Empty documents are dropped. Syntax errors
 // (with yaml-cpp's position and a hint for tab indentation), invalid UTF-8, NUL bytes, bounds,
-// duplicate keys, non-string keys and custom tags are added to `out`. A document that exceeds a
-// bound is dropped; on a syntax error nothing is returned. Never throws.
+// duplicate keys, non-string keys and custom tags are added to `out`. When a bound is exceeded
+// that document and the rest of the file are dropped; on a syntax error nothing is returned.
+// `stats` (optional) receives what was walked. Never throws.
 std::vector<YAML::Node> load_documents(std::string_view text, const std::string& file, const ReadLimits& limits,
-                                       Diagnostics& out);
+                                       Diagnostics& out, LoadStats* stats = nullptr);
 
 // Field is one value in a document: its node, where it is (the key's position when the value is
 // null and has no position of its own), and its path for messages ("spec.require.reviews").

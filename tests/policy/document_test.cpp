@@ -318,6 +318,17 @@ TEST_CASE("patterns match the whole value, never a substring", "[policy]") {
   CHECK_FALSE(claim.matches("models-evil"));
 }
 
+TEST_CASE("a pattern written several times in a file is compiled once and shared", "[policy]") {
+  std::string text(kMinimal);
+  text.replace(text.find("namespaces: [inference]"), 23, "namespaces: [&ns \"^inf.*$\", \"^inf.*$\", *ns]");
+  const ParseOutcome out = parse_policy_documents(text, "p.yaml");
+  const Policy& p = only_policy(out);
+  REQUIRE(p.match.namespaces.size() == 3);
+  CHECK(p.match.namespaces[0].regex == p.match.namespaces[1].regex);
+  CHECK(p.match.namespaces[1].regex == p.match.namespaces[2].regex);
+  CHECK(p.match.namespaces[1].position == Position{"p.yaml", 5, 39});
+}
+
 TEST_CASE("compile_pattern reports RE2's error and bounds pattern size", "[policy]") {
   auto ok = compile_pattern("^a+b$");
   REQUIRE(ok.ok());

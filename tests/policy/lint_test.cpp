@@ -344,3 +344,39 @@ TEST_CASE("lint JSON output is versioned and carries every diagnostic field", "[
   CHECK(d1["hint"] == "fields of metadata: name");
   CHECK(format_lint_summary(r) == "0 policies in 1 file: 2 errors, 0 warnings\n");
 }
+
+TEST_CASE("aliases cannot multiply memory across a policy set", "[policy]") {
+  // Each file stays under the per-file budget (4 MB of expanded text in 6 KB), but nine of them
+  // exceed the set budget (32 MiB): the ninth is where reading stops.
+  TempDir t;
+  const std::string big(4000, 'm');
+  std::string aliases;
+  for (int i = 0; i < 1000; ++i) {
+    aliases += i == 0 ? "*big" : ", *big";
+  }
+  std::vector<fs::path> paths;
+  for (int f = 0; f < 10; ++f) {
+    const fs::path p = t / ("p" + std::to_string(f) + ".yaml");
+    write_file(p, "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata:\n  name: &big \"" + big +
+                      "\"\nspec:\n  match:\n    namespaces: [" + aliases + "]\n");
+    paths.push_back(p);
+  }
+  const std::vector<fs::path> dir{t.path()};
+  for (const LintReport& r : {lint_policies(dir, {}), lint_policies(paths, {})}) {
+    const auto limit = std::find_if(r.diagnostics.begin(), r.diagnostics.end(), [](const Diagnostic& d) {
+      return d.message.rfind("policy set too large once aliases are expanded", 0) == 0;
+    });
+    REQUIRE(limit != r.diagnostics.end());
+    CHECK(limit->code == Code::kLimit);
+    CHECK(limit->position == Position{(t / "p8.yaml").string(), 0, 0});
+    // Nothing from p9.yaml: it was never read.
+    for (const Diagnostic& d : r.diagnostics) {
+      CHECK(d.position.file != (t / "p9.yaml").string());
+    }
+  }
+  PolicySetOutcome set = load_policy_set(dir, 1);
+  CHECK_FALSE(set.ok());
+  CHECK(std::any_of(set.diagnostics.begin(), set.diagnostics.end(), [](const Diagnostic& d) {
+    return d.message.rfind("policy set too large once aliases are expanded", 0) == 0;
+  }));
+}
