@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <set>
 #include <system_error>
 
 #include "base/limits.h"
@@ -77,7 +78,13 @@ std::vector<std::filesystem::path> list_policy_files(std::span<const std::filesy
                                                      std::vector<Diagnostic>& diagnostics) {
   namespace fs = std::filesystem;
   std::vector<fs::path> files;
+  std::set<fs::path> seen;  // a file named twice (directly and through its directory) is read once
   auto add = [&](const fs::path& p) {
+    std::error_code ec;
+    const fs::path canonical = fs::weakly_canonical(p, ec);
+    if (!seen.insert(ec ? p : canonical).second) {
+      return true;
+    }
     if (files.size() == limits::kMaxPolicyFiles) {
       diagnostics.push_back(file_error(p, Code::kLimit,
                                        "too many policy files (more than " +

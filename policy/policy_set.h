@@ -56,7 +56,8 @@ PolicySetOutcome build_policy_set(std::vector<Policy> policies, std::vector<std:
 // list_policy_files expands `paths`: a file is taken as is (whatever its name); a directory
 // contributes its regular files named *.yaml or *.yml, sorted by name, not recursing and skipping
 // names that start with "." (Kubernetes ConfigMap mounts keep "..data" internals there; the
-// visible names are symlinks and are followed). A path that cannot be read, or a directory with
+// visible names are symlinks and are followed). A file reached twice (same canonical path) is
+// listed once. A path that cannot be read, or a directory with
 // no policy files, is a diagnostic (kIo / kNotFound). Bounded by limits::kMaxPolicyFiles.
 std::vector<std::filesystem::path> list_policy_files(std::span<const std::filesystem::path> paths,
                                                      std::vector<Diagnostic>& diagnostics);

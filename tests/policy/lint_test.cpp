@@ -250,6 +250,11 @@ spec:
   CHECK(r.files[0].filename() == "a.yml");
   CHECK(r.files[1].filename() == "b.yaml");
   CHECK(r.policies == 2);
+  // Named twice, directly and through its directory: read once, no duplicate-name error.
+  const std::vector<fs::path> twice{t.path(), t / "a.yml", t.path() / "." / "b.yaml"};
+  LintReport again = lint_policies(twice, {});
+  CHECK(again.errors() == 0);
+  CHECK(again.files.size() == 2);
   PolicySetOutcome set = load_policy_set(paths, 7);
   REQUIRE(set.ok());
   CHECK(set.set->generation() == 7);
