@@ -1,4 +1,5 @@
-// document_parser.h: the ModelPolicy parser shared by document.cpp (frame, match, sources, trust)
+// document_parser.h: the ModelPolicy parser shared by document.cpp (frame, match, sources),
+// document_trust.cpp (signers, reviewers)
 // and document_require.cpp (rules, references). Internal to policy/; use document.h.
 #pragma once
 
