@@ -385,3 +385,34 @@ TEST_CASE("aliases cannot multiply memory across a policy set", "[policy]") {
     return d.message.rfind("policy set too large once aliases are expanded", 0) == 0;
   }));
 }
+
+TEST_CASE("did-you-mean suggests near names only: typos, transpositions, case", "[policy]") {
+  const std::vector<std::string_view> fields{"minApprovals", "from", "excludeSigner", "excludeProvenanceSigner"};
+  CHECK(closest_match("minAprovals", fields) == "minApprovals");   // deletion
+  CHECK(closest_match("minapprovals", fields) == "minApprovals");  // case only
+  CHECK(closest_match("form", fields) == "from");                  // transposition
+  CHECK(closest_match("excludeSigners", fields) == "excludeSigner");
+  CHECK(closest_match("reviewers", fields).empty());
+  CHECK(closest_match("", fields).empty());
+  CHECK(did_you_mean("fro", fields) == "did you mean \"from\"?");
+  CHECK(did_you_mean("colour", fields).empty());
+}
+
+TEST_CASE("diagnostics fold into one Error for Result-style callers", "[policy]") {
+  std::vector<Diagnostic> ds{
+      {Position{"p.yaml", 2, 1}, Severity::kWarning, Code::kMalformed, "a warning", {}},
+      {Position{"p.yaml", 3, 5}, Severity::kError, Code::kNotFound, "signer \"x\" is not defined", "did you mean \"y\"?"},
+      {Position{"p.yaml", 9, 1}, Severity::kError, Code::kMalformed, "second", {}},
+      {Position{"p.yaml", 10, 1}, Severity::kError, Code::kMalformed, "third", {}},
+  };
+  const modelgate::Error e = diagnostics_error(ds);
+  CHECK(e.code == Code::kNotFound);
+  CHECK(e.message == "p.yaml:3:5: error: signer \"x\" is not defined (did you mean \"y\"?) (and 2 more errors)");
+}
+
+TEST_CASE("quoted strings in messages are escaped and cut at a character boundary", "[policy]") {
+  CHECK(quote("a\"b\\c\n\t\x01") == "\"a\\\"b\\\\c\\n\\t\\x01\"");
+  // 119 ASCII bytes then a 2-byte character straddling the 120-byte cap: kept whole.
+  const std::string s = std::string(119, 'a') + "\xc3\xa9" + "tail";
+  CHECK(quote(s) == "\"" + std::string(119, 'a') + "\xc3\xa9...\"");
+}
