@@ -660,6 +660,10 @@ ManifestDiff compare_manifest(const SignedModel& signed_model, const Manifest& l
     }
   }
   bool rename_local = local_single && !signed_dot;
+  // Messages name a single-file model by its file name rather than ".".
+  auto display = [&](const std::string& name) {
+    return local_single && path_of(name) == "." ? local.model_name + name.substr(1) : name;
+  };
 
   std::unordered_map<std::string_view, std::size_t> signed_index;
   signed_index.reserve(signed_model.resources.size());
@@ -682,12 +686,13 @@ ManifestDiff compare_manifest(const SignedModel& signed_model, const Manifest& l
     // Digests come from untrusted input: compare in constant time (STYLE.md §10).
     bool same_digest = constant_time_equal(s.digest, r.digest);
     if (!same_digest || s.algorithm != r.algorithm) {
-      diff.mismatched.push_back(ResourceMismatch{name, s.algorithm, r.algorithm, s.digest, r.digest});
+      diff.mismatched.push_back(ResourceMismatch{display(name), s.algorithm, r.algorithm, s.digest, r.digest});
     }
   }
   for (std::size_t i = 0; i < signed_model.resources.size(); ++i) {
     if (!found[i]) {
       diff.missing.push_back(signed_model.resources[i]);
+      diff.missing.back().name = display(diff.missing.back().name);
     }
   }
   return diff;

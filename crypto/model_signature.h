@@ -116,8 +116,8 @@ struct ManifestDiff {
 // compare_manifest compares `signed_model` with `local` exactly: same names, same algorithm
 // strings, same digests (constant time). A single-file model matches whether the signer named the
 // resource "." (Python) or the file's basename (Go, OMS): when every local name is "." (or
-// ".:<start>:<end>") and the signed ones are not, local "." is read as `local.model_name`. Pure;
-// thread-safe.
+// ".:<start>:<end>") and the signed ones are not, local "." is read as `local.model_name`; the
+// diff then names the file by that basename too. Pure; thread-safe.
 ManifestDiff compare_manifest(const SignedModel& signed_model, const Manifest& local);
 
 }  // namespace modelgate::crypto

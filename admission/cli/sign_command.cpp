@@ -1,13 +1,211 @@
-// sign_command.cpp: placeholder registration until the verb lands (owned by its issue).
+// sign_command.cpp: `modelgate sign {key|certificate} MODEL --private-key K.pem ...`: write an
+// OpenSSF model_signing signature (Sigstore bundle v0.3) that upstream's verifier accepts
+// (model_sign.h). stdout: where the signature went and the root digest.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "admission/cli/commands.h"
+#include "crypto/encoding.h"
+#include "crypto/keys.h"
+#include "crypto/model_sign.h"
+#include "crypto/model_signature.h"
+#include "crypto/x509.h"
 
 namespace modelgate::cli {
 
+namespace {
+
+namespace fs = std::filesystem;
+using namespace modelgate::crypto;
+
+struct SignArgs {
+  bool certificate = false;
+  std::string model;
+  std::string signature;
+  std::string private_key;
+  std::optional<std::string> password;
+  std::string signing_certificate;
+  std::vector<std::string> certificate_chain;
+  std::vector<std::string> ignore_paths;
+  bool ignore_git_paths = true;
+  bool allow_symlinks = false;
+  std::uint64_t shard_size = 0;  // 0 = files mode
+  std::string hash = "sha256";
+  std::size_t threads = 0;
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "modelgate: error: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+// write_atomically writes `data` to a temporary file beside `path` and renames it into place, so
+// a crash never leaves a half-written model.sig.
+Result<void> write_atomically(const fs::path& path, const std::string& data) {
+  fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::string tmpl = (dir / (".modelgate-sig-XXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    return make_error(Code::kIo, "cannot create a file in " + quote_for_message(dir.string()));
+  }
+  ::close(fd);
+  {
+    std::ofstream out(tmpl, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmpl, ec);
+      return make_error(Code::kIo, "cannot write " + quote_for_message(tmpl));
+    }
+  }
+  fs::permissions(tmpl, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  std::error_code ec;
+  fs::rename(tmpl, path, ec);
+  if (ec) {
+    fs::remove(tmpl, ec);
+    return make_error(Code::kIo, "cannot write " + quote_for_message(path.string()) + ": " + ec.message());
+  }
+  return ok_status();
+}
+
+int run_sign(const SignArgs& a) {
+  auto key = load_private_key_file(a.private_key, a.password);
+  if (!key.ok()) {
+    return usage_error("--private-key " + a.private_key + ": " + key.error().message);
+  }
+  std::optional<ModelSigner> signer;
+  if (a.certificate) {
+    auto leaf = load_certificates_file(a.signing_certificate);
+    if (!leaf.ok()) {
+      return usage_error("--signing-certificate " + a.signing_certificate + ": " + leaf.error().message);
+    }
+    if (leaf.value().size() != 1) {
+      return usage_error("--signing-certificate " + a.signing_certificate + ": expected exactly one certificate");
+    }
+    CertificateSigner cs{key.value(), leaf.value()[0], {}};
+    for (const std::string& f : a.certificate_chain) {
+      auto certs = load_certificates_file(f);
+      if (!certs.ok()) {
+        return usage_error("--certificate-chain " + f + ": " + certs.error().message);
+      }
+      for (Certificate& c : certs.value()) {
+        cs.chain.push_back(std::move(c));
+      }
+    }
+    signer.emplace(std::move(cs));
+  } else {
+    signer.emplace(KeySigner{key.value()});
+  }
+
+  std::error_code ec;
+  fs::path cwd = fs::current_path(ec);
+  bool directory = fs::is_directory(a.model, ec);
+  // Default: model.sig inside a directory model (where the webhook looks), else in the cwd.
+  fs::path signature = !a.signature.empty() ? fs::path(a.signature)
+                                            : (directory ? fs::path(a.model) / "model.sig" : fs::path("model.sig"));
+
+  SignOptions options;
+  options.serialization.method = a.shard_size > 0 ? SerializationMethod::kShards : SerializationMethod::kFiles;
+  options.serialization.shard_size = a.shard_size > 0 ? a.shard_size : kDefaultShardSize;
+  options.serialization.hash_type = a.hash == "blake2b" ? HashType::kBlake2b : HashType::kSha256;
+  options.serialization.allow_symlinks = a.allow_symlinks;
+  options.ignore_git_paths = a.ignore_git_paths;
+  options.hash.threads = a.threads;
+  for (const std::string& p : a.ignore_paths) {
+    if (!directory) {
+      break;
+    }
+    auto r = resolve_ignore_path(a.model, cwd, p);
+    if (!r.ok()) {
+      return usage_error("--ignore-paths: " + r.error().message);
+    }
+    if (!r.value()) {
+      std::fprintf(stderr, "modelgate: warning: --ignore-paths %s lies outside the model; not used\n",
+                   quote_for_message(p).c_str());
+      continue;
+    }
+    options.serialization.ignore_paths.push_back(*r.value());
+  }
+
+  auto signed_bundle = sign_model(a.model, signature, *signer, options);
+  if (!signed_bundle.ok()) {
+    const Error& e = signed_bundle.error();
+    if (e.code == Code::kNotFound || e.code == Code::kIo) {
+      return usage_error(e.message);
+    }
+    std::fprintf(stderr, "modelgate: error: cannot sign: %s\n", e.message.c_str());
+    return e.code == Code::kInternal ? kExitInternal : kExitFailed;
+  }
+  auto written = write_atomically(signature, signed_bundle.value().bundle_json);
+  if (!written.ok()) {
+    return usage_error(written.error().message);
+  }
+  const SignedModelBundle& b = signed_bundle.value();
+  std::fprintf(stderr, "check: hashed %zu resources (%llu bytes)\n", b.manifest.resources.size(),
+               static_cast<unsigned long long>(b.manifest.total_bytes));
+  std::printf("Signature written to %s\n", quote_for_message(signature.string()).c_str());
+  std::printf("  root digest: sha256:%s\n", to_hex(b.root_digest).c_str());
+  return kExitOk;
+}
+
+void add_common(CLI::App* sub, SignArgs& a) {
+  sub->add_option("model", a.model, "model directory or file")->required();
+  sub->add_option("--private-key,--private_key", a.private_key, "PEM private key (ECDSA P-256/384/521)")
+      ->required();
+  sub->add_option("--password", a.password, "password of an encrypted private key");
+  sub->add_option("--signature", a.signature,
+                  "where to write the signature (default: MODEL/model.sig, or ./model.sig for a file)");
+  sub->add_option("--ignore-paths,--ignore_paths", a.ignore_paths,
+                  "path to leave out (repeatable); inside the model, relative to it or to the cwd")
+      ->expected(1)
+      ->allow_extra_args(false);  // one value per flag: MODEL is never eaten
+  sub->add_flag("--ignore-git-paths,!--no-ignore-git-paths,!--no_ignore_git_paths", a.ignore_git_paths,
+                "leave out .git, .gitattributes, .github, .gitignore at the model root (default: on)");
+  sub->add_flag("--allow-symlinks,--allow_symlinks", a.allow_symlinks, "hash symlinks to files (their targets)");
+  sub->add_option("--shard-size,--shard_size", a.shard_size, "hash files in shards of N bytes (shards mode)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
+  sub->add_option("--hash", a.hash, "hash algorithm")->check(CLI::IsMember({"sha256", "blake2b"}));
+  sub->add_option("--threads", a.threads, "hashing threads (0 = all cores)");
+}
+
+}  // namespace
+
 void register_sign(CLI::App& app, Runner& run) {
-  (void)app;
-  (void)run;
+  auto args = std::make_shared<SignArgs>();
+  CLI::App* sign = app.add_subcommand("sign", "sign a model (OpenSSF model_signing format)");
+  sign->require_subcommand(1);
+
+  CLI::App* key = sign->add_subcommand("key", "sign with a private key (bundle names the key by hint)");
+  add_common(key, *args);
+  key->callback([args, &run] {
+    args->certificate = false;
+    run = [args] { return run_sign(*args); };
+  });
+
+  CLI::App* cert = sign->add_subcommand("certificate", "sign with a private key and its X.509 certificate");
+  add_common(cert, *args);
+  cert->add_option("--signing-certificate,--signing_certificate", args->signing_certificate,
+                   "PEM certificate of the private key")
+      ->required();
+  cert->add_option("--certificate-chain,--certificate_chain", args->certificate_chain,
+                   "PEM file of intermediate certificates to include (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false);
+  cert->callback([args, &run] {
+    args->certificate = true;
+    run = [args] { return run_sign(*args); };
+  });
 }
 
 }  // namespace modelgate::cli

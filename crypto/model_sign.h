@@ -1,0 +1,72 @@
+// model_sign.h: sign a model directory (or single file) the way OpenSSF model_signing ≥ 1.1 does:
+// hash it, write the v1.0 in-toto statement, sign its DSSE PAE with an ECDSA key, and wrap it in
+// a Sigstore bundle v0.3 (public-key hint, or an X.509 certificate chain).
+// Not Sigstore keyless signing (no OIDC, Fulcio or Rekor: no network) and not key management.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/keys.h"
+#include "crypto/manifest.h"
+#include "crypto/sha256.h"
+#include "crypto/x509.h"
+
+namespace modelgate::crypto {
+
+inline constexpr std::string_view kBundleMediaTypeV03 = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+// KeySigner signs with a bare key; the bundle carries publicKey.hint.
+struct KeySigner {
+  PrivateKey private_key;
+};
+
+// CertificateSigner signs with the key of `signing_certificate`; the bundle carries
+// x509CertificateChain = [signing_certificate, chain...] in the given order.
+struct CertificateSigner {
+  PrivateKey private_key;
+  Certificate signing_certificate;
+  std::vector<Certificate> chain;
+};
+
+using ModelSigner = std::variant<KeySigner, CertificateSigner>;
+
+struct SignOptions {
+  // serialization: method, hash_type, shard_size, allow_symlinks as wanted; ignore_paths holds the
+  // user's model-relative paths (each must pass check_model_relative_path).
+  SerializationConfig serialization;
+  // ignore_git_paths adds .git, .gitattributes, .github, .gitignore (root-anchored).
+  bool ignore_git_paths = true;
+  HashOptions hash;
+};
+
+// SignedModelBundle is the result of signing. Owns its bytes.
+struct SignedModelBundle {
+  std::string bundle_json;   // the model.sig content (compact JSON)
+  std::string payload;       // the in-toto statement exactly as signed
+  Manifest manifest;         // what was hashed
+  Sha256Digest root_digest{};
+};
+
+// build_statement_payload renders the v1.0 statement in upstream's layout: 2-space indented JSON,
+// keys `_type, subject, predicateType, predicate`, non-ASCII as \uXXXX, no trailing newline;
+// subject = {manifest.model_name, sha256: root}; predicate.serialization = {method, hash_type,
+// [shard_size as an integer], allow_symlinks, ignore_paths = `recorded_ignores`}; resources in the
+// manifest's (canonical) order. Pure; thread-safe.
+std::string build_statement_payload(const Manifest& manifest, const std::vector<std::string>& recorded_ignores);
+
+// sign_model hashes `model_path` with options.serialization and an ignore set of the user paths,
+// the signature file when `signature_path` lies inside the model, and the git defaults (all of
+// which are recorded in serialization.ignore_paths, sorted), signs the statement with ECDSA and the
+// curve hash (P-256/384/521; the signature is self-checked) and returns the bundle. The caller
+// writes it. Errors: kUnsupported (key type), kMismatch (certificate key ≠ private key),
+// kMalformed (a bad ignore path; nothing to sign: model_signing #662 refuses empty models), and
+// hash_model's errors (kNotFound, kIo, kUnsupported symlink, ...). Thread-safe.
+[[nodiscard]] Result<SignedModelBundle> sign_model(const std::filesystem::path& model_path,
+                                                   const std::filesystem::path& signature_path,
+                                                   const ModelSigner& signer, const SignOptions& options);
+
+}  // namespace modelgate::crypto
