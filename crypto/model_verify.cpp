@@ -484,7 +484,14 @@ class ModelVerifierImpl {
       check("hashing: only the " + std::to_string(names.size()) + " signed files present (--ignore-unsigned-files)");
       return hash_named_resources(model_path_, names, config, options_.hash);
     }
-    check("hashing: " + std::to_string(config.ignore_paths.size()) + " ignored paths");
+    std::string listed;
+    for (std::size_t i = 0; i < config.ignore_paths.size() && i < 10; ++i) {
+      listed += (i == 0 ? "" : ", ") + quote_for_message(config.ignore_paths[i]);
+    }
+    if (config.ignore_paths.size() > 10) {
+      listed += ", and " + std::to_string(config.ignore_paths.size() - 10) + " more";
+    }
+    check("hashing: the whole model, ignoring " + (listed.empty() ? std::string("nothing") : listed));
     return hash_model(model_path_, config, options_.hash);
   }
 
