@@ -5,13 +5,18 @@
 #include "base/limits.h"
 #include "crypto/encoding.h"
 #include "crypto/json.h"
+#include "crypto/quote.h"
 
 namespace modelgate::crypto {
 
 namespace {
 
-std::string at(std::string_view path, std::string_view key) { return std::string(path) + "." + std::string(key); }
-std::string idx(std::string_view path, std::size_t i) { return std::string(path) + "[" + std::to_string(i) + "]"; }
+std::string at(std::string_view path, std::string_view key) {
+  return std::string(path) + "." + std::string(key);
+}
+std::string idx(std::string_view path, std::size_t i) {
+  return std::string(path) + "[" + std::to_string(i) + "]";
+}
 
 Result<BundleVersion> version_of(std::string_view media_type) {
   // sigstore_verify.md §2.1: exactly these four spellings.
@@ -25,8 +30,7 @@ Result<BundleVersion> version_of(std::string_view media_type) {
       media_type == "application/vnd.dev.sigstore.bundle.v0.3+json") {
     return BundleVersion::kV03;
   }
-  return make_error(Code::kUnsupported, "bundle.mediaType: unsupported media type \"" +
-                                            std::string(media_type.substr(0, 120)) + "\"");
+  return make_error(Code::kUnsupported, "bundle.mediaType: unsupported media type " + quote_untrusted(media_type));
 }
 
 // count_present returns how many of `keys` are present (non-null) in `obj` (proto3 oneof check).
@@ -97,8 +101,8 @@ Result<InclusionProof> parse_proof(const Json& obj, std::string_view path) {
     return make_error(Code::kMalformed, at(path, "checkpoint.envelope") + ": is empty");
   }
   if (proof.checkpoint.size() > limits::kMaxCheckpointBytes) {
-    return make_error(Code::kLimit, at(path, "checkpoint.envelope") + ": is " +
-                                        std::to_string(proof.checkpoint.size()) + " bytes");
+    return make_error(Code::kLimit,
+                      at(path, "checkpoint.envelope") + ": is " + std::to_string(proof.checkpoint.size()) + " bytes");
   }
   return proof;
 }
@@ -107,9 +111,10 @@ Result<TlogEntry> parse_tlog_entry(const Json& obj, std::string_view path, Bundl
   if (!obj.is_object()) {
     return make_error(Code::kMalformed, std::string(path) + ": expected an object");
   }
-  MG_TRY(check_known_fields(obj, {"logIndex", "logId", "kindVersion", "integratedTime", "inclusionPromise",
-                                  "inclusionProof", "canonicalizedBody"},
-                            path));
+  MG_TRY(check_known_fields(
+      obj,
+      {"logIndex", "logId", "kindVersion", "integratedTime", "inclusionPromise", "inclusionProof", "canonicalizedBody"},
+      path));
   TlogEntry e;
   MG_ASSIGN_OR_RETURN(e.log_index, get_non_negative(obj, "logIndex", path));
   MG_ASSIGN_OR_RETURN(const Json* log_id, get_object(obj, "logId", path));
@@ -153,13 +158,14 @@ Result<TlogEntry> parse_tlog_entry(const Json& obj, std::string_view path, Bundl
 
 Result<void> parse_material(const Json& vm, Bundle& b) {
   constexpr std::string_view p = "bundle.verificationMaterial";
-  MG_TRY(check_known_fields(vm, {"publicKey", "x509CertificateChain", "certificate", "tlogEntries",
-                                 "timestampVerificationData"},
-                            p));
+  MG_TRY(check_known_fields(
+      vm, {"publicKey", "x509CertificateChain", "certificate", "tlogEntries", "timestampVerificationData"}, p));
   int n = count_present(vm, {"publicKey", "x509CertificateChain", "certificate"});
   if (n != 1) {
-    return make_error(Code::kMalformed, std::string(p) + ": needs exactly one of publicKey, x509CertificateChain, "
-                                                         "certificate (found " + std::to_string(n) + ")");
+    return make_error(Code::kMalformed, std::string(p) +
+                                            ": needs exactly one of publicKey, x509CertificateChain, "
+                                            "certificate (found " +
+                                            std::to_string(n) + ")");
   }
   if (find_field(vm, "publicKey") != nullptr) {
     b.material = MaterialKind::kPublicKey;
@@ -178,8 +184,8 @@ Result<void> parse_material(const Json& vm, Bundle& b) {
   } else if (find_field(vm, "x509CertificateChain") != nullptr) {
     b.material = MaterialKind::kCertificateChain;
     if (b.version == BundleVersion::kV03) {
-      return make_error(Code::kMalformed, at(p, "x509CertificateChain") +
-                                              ": not allowed in bundle v0.3 (use certificate)");
+      return make_error(Code::kMalformed,
+                        at(p, "x509CertificateChain") + ": not allowed in bundle v0.3 (use certificate)");
     }
     MG_ASSIGN_OR_RETURN(const Json* chain, get_object(vm, "x509CertificateChain", p));
     std::string cp = at(p, "x509CertificateChain");
@@ -212,9 +218,8 @@ Result<void> parse_material(const Json& vm, Bundle& b) {
   if (find_field(vm, "tlogEntries") != nullptr) {
     MG_ASSIGN_OR_RETURN(const Json* entries, get_array(vm, "tlogEntries", p));
     if (entries->size() > limits::kMaxTlogEntries) {
-      return make_error(Code::kLimit, at(p, "tlogEntries") + ": too many entries (" +
-                                          std::to_string(entries->size()) + " > " +
-                                          std::to_string(limits::kMaxTlogEntries) + ")");
+      return make_error(Code::kLimit, at(p, "tlogEntries") + ": too many entries (" + std::to_string(entries->size()) +
+                                          " > " + std::to_string(limits::kMaxTlogEntries) + ")");
     }
     for (std::size_t i = 0; i < entries->size(); ++i) {
       MG_ASSIGN_OR_RETURN(auto e, parse_tlog_entry((*entries)[i], idx(at(p, "tlogEntries"), i), b.version));
@@ -289,8 +294,7 @@ Result<Bundle> parse_bundle(std::string_view json) {
   if (!doc.is_object()) {
     return make_error(Code::kMalformed, "bundle: expected a JSON object");
   }
-  MG_TRY(check_known_fields(doc, {"mediaType", "verificationMaterial", "messageSignature", "dsseEnvelope"},
-                            "bundle"));
+  MG_TRY(check_known_fields(doc, {"mediaType", "verificationMaterial", "messageSignature", "dsseEnvelope"}, "bundle"));
   Bundle b;
   MG_ASSIGN_OR_RETURN(b.media_type, get_string(doc, "mediaType", "bundle"));
   MG_ASSIGN_OR_RETURN(b.version, version_of(b.media_type));
@@ -298,8 +302,8 @@ Result<Bundle> parse_bundle(std::string_view json) {
   MG_TRY(parse_material(*vm, b));
   int n = count_present(doc, {"messageSignature", "dsseEnvelope"});
   if (n != 1) {
-    return make_error(Code::kMalformed, "bundle: needs exactly one of messageSignature, dsseEnvelope (found " +
-                                            std::to_string(n) + ")");
+    return make_error(Code::kMalformed,
+                      "bundle: needs exactly one of messageSignature, dsseEnvelope (found " + std::to_string(n) + ")");
   }
   if (find_field(doc, "messageSignature") != nullptr) {
     MG_ASSIGN_OR_RETURN(const Json* ms, get_object(doc, "messageSignature", "bundle"));

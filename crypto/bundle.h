@@ -28,14 +28,14 @@ struct InclusionProof {
 
 // TlogEntry is dev.sigstore.rekor.v1.TransparencyLogEntry, decoded (sigstore_verify.md §2.3).
 struct TlogEntry {
-  std::int64_t log_index = 0;                     // global index, ≥ 0
-  std::vector<std::uint8_t> log_id;               // logId.keyId, non-empty
-  std::string kind;                               // kindVersion.kind
-  std::string version;                            // kindVersion.version
-  std::int64_t integrated_time = 0;               // 0 when absent (Rekor v2)
+  std::int64_t log_index = 0;                                       // global index, ≥ 0
+  std::vector<std::uint8_t> log_id;                                 // logId.keyId, non-empty
+  std::string kind;                                                 // kindVersion.kind
+  std::string version;                                              // kindVersion.version
+  std::int64_t integrated_time = 0;                                 // 0 when absent (Rekor v2)
   std::optional<std::vector<std::uint8_t>> signed_entry_timestamp;  // inclusionPromise (SET)
   std::optional<InclusionProof> inclusion_proof;
-  std::vector<std::uint8_t> canonicalized_body;   // decoded bytes (JSON text), non-empty
+  std::vector<std::uint8_t> canonicalized_body;  // decoded bytes (JSON text), non-empty
 };
 
 // MessageSignature is dev.sigstore.common.v1.MessageSignature.
@@ -49,10 +49,10 @@ struct Bundle {
   std::string media_type;
   BundleVersion version = BundleVersion::kV03;
   MaterialKind material = MaterialKind::kCertificate;
-  std::optional<std::string> public_key_hint;                // publicKey.hint
+  std::optional<std::string> public_key_hint;                     // publicKey.hint
   std::optional<std::vector<std::uint8_t>> public_key_raw_bytes;  // legacy model_signing: PEM text!
-  std::optional<std::string> public_key_details;             // legacy publicKey.keyDetails
-  std::vector<std::vector<std::uint8_t>> certificates_der;   // leaf first; empty for kPublicKey
+  std::optional<std::string> public_key_details;                  // legacy publicKey.keyDetails
+  std::vector<std::vector<std::uint8_t>> certificates_der;        // leaf first; empty for kPublicKey
   std::vector<TlogEntry> tlog_entries;
   std::vector<std::vector<std::uint8_t>> rfc3161_timestamps;  // DER TimeStampResp each
   std::optional<MessageSignature> message_signature;          // exactly one of these two is set

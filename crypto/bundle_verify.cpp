@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "crypto/encoding.h"
+#include "crypto/quote.h"
 #include "crypto/sct.h"
 #include "crypto/statement.h"
 #include "crypto/timestamp.h"
@@ -21,22 +22,7 @@ constexpr std::string_view kOidIssuerV1 = "1.3.6.1.4.1.57264.1.1";
 constexpr std::string_view kOidIssuerV2 = "1.3.6.1.4.1.57264.1.8";
 
 std::string quote(std::string_view s) {
-  // Untrusted strings in messages: quoted, capped at 120 bytes, control bytes escaped (STYLE.md §5).
-  std::string out = "\"";
-  for (char c : s.substr(0, 120)) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  if (s.size() > 120) {
-    out += "...";
-  }
-  return out + "\"";
+  return quote_untrusted(s);
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -84,7 +70,8 @@ class BundleVerifierImpl {
 
   Result<VerifiedBundle> keyless(const IdentityPolicy& policy) {
     if (b_.material == MaterialKind::kPublicKey) {
-      return make_error(Code::kUntrusted, "bundle is signed with a public key, not a certificate: verify it with a key");
+      return make_error(Code::kUntrusted,
+                        "bundle is signed with a public key, not a certificate: verify it with a key");
     }
     if (b_.certificates_der.empty()) {
       return make_error(Code::kMalformed, "bundle has no certificate");
@@ -132,8 +119,8 @@ class BundleVerifierImpl {
       const auto& ms = *b_.message_signature;
       if (ms.digest) {
         if (ms.digest_algorithm != "SHA2_256") {
-          return make_error(Code::kUnsupported, "message digest algorithm " + quote(ms.digest_algorithm) +
-                                                    " is not supported");
+          return make_error(Code::kUnsupported,
+                            "message digest algorithm " + quote(ms.digest_algorithm) + " is not supported");
         }
         if (!constant_time_equal(*ms.digest, artifact_sha256_)) {
           return make_error(Code::kMismatch, "message digest does not match the artifact (" + to_hex(artifact_sha256_) +
@@ -182,9 +169,8 @@ class BundleVerifierImpl {
     }
     bool need_entry = leaf_.has_value() || !root_.tlogs.empty();
     if (need_entry && verified_entries == 0) {
-      return make_error(Code::kUntrusted, b_.tlog_entries.empty()
-                                              ? "bundle has no transparency log entry"
-                                              : "no transparency log entry is from a trusted log");
+      return make_error(Code::kUntrusted, b_.tlog_entries.empty() ? "bundle has no transparency log entry"
+                                                                  : "no transparency log entry is from a trusted log");
     }
     if (times_.empty()) {
       return make_error(Code::kUntrusted, "no trusted signing time (no verified timestamp or inclusion promise)");
@@ -214,10 +200,11 @@ class BundleVerifierImpl {
       if (!e.inclusion_proof) {
         return make_error(Code::kMalformed, "Rekor v2 entry has no inclusion proof");
       }
-      bool in_window = std::any_of(tsa_times_.begin(), tsa_times_.end(),
-                                   [&](std::int64_t t) { return log.valid_for.contains(t); });
+      bool in_window =
+          std::any_of(tsa_times_.begin(), tsa_times_.end(), [&](std::int64_t t) { return log.valid_for.contains(t); });
       if (!in_window) {
-        return make_error(Code::kUntrusted, "a Rekor v2 entry needs a verified timestamp inside the validity of log " + where);
+        return make_error(Code::kUntrusted,
+                          "a Rekor v2 entry needs a verified timestamp inside the validity of log " + where);
       }
     } else if (e.signed_entry_timestamp) {
       MG_TRY(verify_set(e, log));
@@ -333,7 +320,7 @@ class BundleVerifierImpl {
     Error last = make_error(Code::kBadSignature, "signature does not verify");
     if (b_.message_signature) {
       for (HashAlg h : hashes_to_try(key)) {
-        Result<void> r = artifact_.bytes ? verify_signature(key, h, *artifact_.bytes, sig_)
+        Result<void> r = artifact_.bytes         ? verify_signature(key, h, *artifact_.bytes, sig_)
                          : h == HashAlg::kSha256 ? verify_prehashed(key, h, artifact_sha256_, sig_)
                                                  : Result<void>(make_error(Code::kBadSignature, "skipped"));
         if (r.ok()) {

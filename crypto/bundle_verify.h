@@ -75,8 +75,7 @@ class VerifiedBundle {
 // (bundle content unreadable), kUnsupported, kMismatch (artifact, body, subject), kBadSignature,
 // kUntrusted (no trusted time/log/CA/SCT, identity or issuer not as required). Thread-safe.
 [[nodiscard]] Result<VerifiedBundle> verify_bundle_keyless(const Bundle& bundle, const TrustedRoot& root,
-                                                           const IdentityPolicy& policy,
-                                                           const ArtifactRef& artifact);
+                                                           const IdentityPolicy& policy, const ArtifactRef& artifact);
 
 // verify_bundle_with_key verifies a publicKey bundle signed by `key` (configured out of band; the
 // bundle's hint is not trusted) with Sigstore evidence: ≥1 trusted time (SET or RFC 3161), ≥1 tlog

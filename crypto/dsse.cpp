@@ -25,8 +25,8 @@ Result<DsseEnvelope> parse_dsse_envelope(const Json& obj, std::string_view path)
     return make_error(Code::kMalformed, p + ".signatures: is empty");
   }
   if (sigs->size() > limits::kMaxDsseSignatures) {
-    return make_error(Code::kLimit, p + ".signatures: too many signatures (" + std::to_string(sigs->size()) +
-                                        " > " + std::to_string(limits::kMaxDsseSignatures) + ")");
+    return make_error(Code::kLimit, p + ".signatures: too many signatures (" + std::to_string(sigs->size()) + " > " +
+                                        std::to_string(limits::kMaxDsseSignatures) + ")");
   }
   for (std::size_t i = 0; i < sigs->size(); ++i) {
     std::string sp = p + ".signatures[" + std::to_string(i) + "]";

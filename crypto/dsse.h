@@ -16,13 +16,13 @@
 namespace modelgate::crypto {
 
 struct DsseSignature {
-  std::vector<std::uint8_t> sig;       // decoded signature bytes (DER for ECDSA)
-  std::optional<std::string> keyid;    // "" / absent / null all accepted; never used
+  std::vector<std::uint8_t> sig;     // decoded signature bytes (DER for ECDSA)
+  std::optional<std::string> keyid;  // "" / absent / null all accepted; never used
 };
 
 struct DsseEnvelope {
   std::string payload_type;
-  std::vector<std::uint8_t> payload;   // decoded payload bytes, exactly as signed
+  std::vector<std::uint8_t> payload;  // decoded payload bytes, exactly as signed
   std::vector<DsseSignature> signatures;
 };
 

@@ -65,7 +65,9 @@ KeyType classify(EVP_PKEY* pkey) {
   return KeyType::kOther;
 }
 
-std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) { return std::shared_ptr<EVP_PKEY>(p, EVP_PKEY_free); }
+std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) {
+  return std::shared_ptr<EVP_PKEY>(p, EVP_PKEY_free);
+}
 
 Result<std::string> read_small_file(const std::filesystem::path& path) {
   std::error_code ec;
@@ -91,7 +93,9 @@ Result<std::string> read_small_file(const std::filesystem::path& path) {
   return data;
 }
 
-bool looks_like_pem(std::string_view text) { return text.find("-----BEGIN ") != std::string_view::npos; }
+bool looks_like_pem(std::string_view text) {
+  return text.find("-----BEGIN ") != std::string_view::npos;
+}
 
 // One-shot EVP_DigestVerify with optional RSA-PSS padding.
 Result<void> digest_verify(const PublicKey& key, const EVP_MD* md, std::span<const std::uint8_t> data,
@@ -119,7 +123,9 @@ Result<void> digest_verify(const PublicKey& key, const EVP_MD* md, std::span<con
   return ok_status();
 }
 
-bool is_ecdsa(KeyType t) { return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521; }
+bool is_ecdsa(KeyType t) {
+  return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;
+}
 
 }  // namespace
 
@@ -184,7 +190,9 @@ std::string PublicKey::canonical_pem() const {
   return out;
 }
 
-bool PublicKey::equals(const PublicKey& other) const { return spki_der() == other.spki_der(); }
+bool PublicKey::equals(const PublicKey& other) const {
+  return spki_der() == other.spki_der();
+}
 
 PrivateKey::PrivateKey(std::shared_ptr<EVP_PKEY> pkey) : pkey_(std::move(pkey)) {
   if (!pkey_) {
@@ -280,8 +288,7 @@ Result<PrivateKey> load_private_key_file(const std::filesystem::path& path,
     raw = d2i_PrivateKey_bio(bio.get(), nullptr);
   }
   if (raw == nullptr) {
-    return ossl::take_error(Code::kMalformed,
-                            path.string() + ": cannot read private key (wrong format or password)");
+    return ossl::take_error(Code::kMalformed, path.string() + ": cannot read private key (wrong format or password)");
   }
   return PrivateKey(share(raw));
 }
@@ -342,8 +349,7 @@ Result<void> verify_prehashed(const PublicKey& key, HashAlg alg, std::span<const
   }
   if (digest_bytes.size() != digest_size(alg)) {
     return make_error(Code::kMalformed, "digest is " + std::to_string(digest_bytes.size()) + " bytes, " +
-                                            std::string(hash_name(alg)) + " needs " +
-                                            std::to_string(digest_size(alg)));
+                                            std::string(hash_name(alg)) + " needs " + std::to_string(digest_size(alg)));
   }
   ossl::Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new(key.get(), nullptr));
   if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) {

@@ -177,7 +177,8 @@ Result<std::size_t> verify_embedded_scts(const Certificate& leaf, const Certific
     reasons += (reasons.empty() ? "" : "; ") + reason;
   }
   if (verified == 0) {
-    return make_error(Code::kUntrusted, "no valid SCT from a trusted CT log" + (reasons.empty() ? "" : " (" + reasons + ")"));
+    return make_error(Code::kUntrusted,
+                      "no valid SCT from a trusted CT log" + (reasons.empty() ? "" : " (" + reasons + ")"));
   }
   return verified;
 }

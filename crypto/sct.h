@@ -16,11 +16,11 @@ namespace modelgate::crypto {
 // EmbeddedSct is one SCT of the TLS-encoded SignedCertificateTimestampList (RFC 6962 §3.3).
 struct EmbeddedSct {
   std::uint8_t version = 0;
-  std::vector<std::uint8_t> log_id;       // 32 bytes
+  std::vector<std::uint8_t> log_id;  // 32 bytes
   std::uint64_t timestamp_ms = 0;
-  std::vector<std::uint8_t> extensions;   // kept verbatim: they are covered by the signature
-  std::uint8_t hash_algorithm = 0;        // TLS HashAlgorithm (4 = sha256)
-  std::uint8_t signature_algorithm = 0;   // TLS SignatureAlgorithm (1 = rsa, 3 = ecdsa)
+  std::vector<std::uint8_t> extensions;  // kept verbatim: they are covered by the signature
+  std::uint8_t hash_algorithm = 0;       // TLS HashAlgorithm (4 = sha256)
+  std::uint8_t signature_algorithm = 0;  // TLS SignatureAlgorithm (1 = rsa, 3 = ecdsa)
   std::vector<std::uint8_t> signature;
 };
 

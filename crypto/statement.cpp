@@ -1,6 +1,7 @@
 #include "crypto/statement.h"
 
 #include "base/limits.h"
+#include "crypto/quote.h"
 
 namespace modelgate::crypto {
 
@@ -14,8 +15,7 @@ Result<Statement> parse_statement(std::span<const std::uint8_t> payload) {
   Statement st;
   MG_ASSIGN_OR_RETURN(st.type, get_string(doc, "_type", "statement"));
   if (st.type != kStatementTypeV1 && st.type != kStatementTypeV01) {
-    return make_error(Code::kUnsupported,
-                      "statement._type: unsupported statement type \"" + st.type.substr(0, 120) + "\"");
+    return make_error(Code::kUnsupported, "statement._type: unsupported statement type " + quote_untrusted(st.type));
   }
   MG_ASSIGN_OR_RETURN(const Json* subjects, get_array(doc, "subject", "statement"));
   if (subjects->empty()) {
@@ -43,7 +43,7 @@ Result<Statement> parse_statement(std::span<const std::uint8_t> payload) {
     }
     for (auto it = digest->begin(); it != digest->end(); ++it) {
       if (!it->is_string()) {
-        return make_error(Code::kMalformed, sp + ".digest." + it.key().substr(0, 64) + ": expected a string");
+        return make_error(Code::kMalformed, sp + ".digest." + quote_untrusted(it.key(), 64) + ": expected a string");
       }
       sub.digest.emplace(it.key(), it->get<std::string>());
     }

@@ -26,7 +26,7 @@ struct Statement {
   std::string type;  // kStatementTypeV1 or kStatementTypeV01
   std::vector<StatementSubject> subjects;
   std::string predicate_type;
-  Json predicate;    // null when absent
+  Json predicate;  // null when absent
 };
 
 // parse_statement parses `payload` (JSON, ≤ limits::kMaxDssePayloadBytes) as an in-toto Statement:

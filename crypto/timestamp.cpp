@@ -83,8 +83,8 @@ Result<void> verify_with_authority(TS_RESP* resp, std::span<const std::uint8_t> 
 
 }  // namespace
 
-Result<std::int64_t> verify_timestamp(std::span<const std::uint8_t> token_der, std::span<const std::uint8_t> signed_data,
-                                      const TrustedRoot& root) {
+Result<std::int64_t> verify_timestamp(std::span<const std::uint8_t> token_der,
+                                      std::span<const std::uint8_t> signed_data, const TrustedRoot& root) {
   if (token_der.size() > limits::kMaxCertificateBytes) {
     return make_error(Code::kLimit, "is " + std::to_string(token_der.size()) + " bytes");
   }
@@ -134,8 +134,8 @@ Result<std::int64_t> verify_timestamp(std::span<const std::uint8_t> token_der, s
     }
     last = std::move(r).error();
   }
-  return make_error(Code::kUntrusted, "is not from a trusted timestamp authority at " + format_time(gen_time) +
-                                          " (" + last.message + ")");
+  return make_error(Code::kUntrusted, "is not from a trusted timestamp authority at " + format_time(gen_time) + " (" +
+                                          last.message + ")");
 }
 
 TimestampResults verify_timestamps(const std::vector<std::vector<std::uint8_t>>& tokens,

@@ -21,8 +21,7 @@ namespace modelgate::crypto {
 // kUnsupported (imprint hash), kUntrusted (no authority accepts it; the message carries the last
 // reason), kMismatch (imprint). Thread-safe.
 [[nodiscard]] Result<std::int64_t> verify_timestamp(std::span<const std::uint8_t> token_der,
-                                                    std::span<const std::uint8_t> signed_data,
-                                                    const TrustedRoot& root);
+                                                    std::span<const std::uint8_t> signed_data, const TrustedRoot& root);
 
 // TimestampResults is the outcome of checking every token of a bundle.
 struct TimestampResults {

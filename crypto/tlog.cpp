@@ -4,6 +4,7 @@
 
 #include "base/limits.h"
 #include "crypto/encoding.h"
+#include "crypto/quote.h"
 #include "crypto/x509.h"
 
 namespace modelgate::crypto {
@@ -60,8 +61,8 @@ Result<LogGeneration> log_generation(const TlogEntry& entry) {
       (entry.kind == "dsse" && entry.version == "0.0.1") || (entry.kind == "intoto" && entry.version == "0.0.2")) {
     return LogGeneration::kRekorV1;
   }
-  return make_error(Code::kUnsupported, "unsupported entry kind " + entry.kind.substr(0, 32) + "/" +
-                                            entry.version.substr(0, 32));
+  return make_error(Code::kUnsupported, "unsupported entry kind " + quote_untrusted(entry.kind.substr(0, 32) + "/" +
+                                                                                    entry.version.substr(0, 32)));
 }
 
 MerkleHash merkle_leaf_hash(std::span<const std::uint8_t> leaf) {
@@ -83,8 +84,8 @@ Result<void> verify_inclusion_proof(const MerkleHash& leaf_hash, std::int64_t in
                                             " is not inside a tree of size " + std::to_string(tree_size));
   }
   if (root_hash.size() != 32) {
-    return make_error(Code::kMalformed, "inclusion proof: root hash is " + std::to_string(root_hash.size()) +
-                                            " bytes, expected 32");
+    return make_error(Code::kMalformed,
+                      "inclusion proof: root hash is " + std::to_string(root_hash.size()) + " bytes, expected 32");
   }
   // RFC 9162 §2.1.3.2 verification of an inclusion proof.
   auto fn = static_cast<std::uint64_t>(index);
@@ -117,8 +118,8 @@ Result<void> verify_inclusion_proof(const MerkleHash& leaf_hash, std::int64_t in
     return make_error(Code::kMalformed, "inclusion proof: too few hashes (" + std::to_string(hashes.size()) + ")");
   }
   if (!constant_time_equal(r, root_hash)) {
-    return make_error(Code::kMismatch, "inclusion proof: computed root " + to_hex(r) + " does not match root hash " +
-                                           to_hex(root_hash));
+    return make_error(Code::kMismatch,
+                      "inclusion proof: computed root " + to_hex(r) + " does not match root hash " + to_hex(root_hash));
   }
   return ok_status();
 }
@@ -173,8 +174,7 @@ Result<Checkpoint> parse_checkpoint(std::string_view env) {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     std::string_view line = lines[i];
     std::string where = "checkpoint: signature line " + std::to_string(i + 1);
-    if (line.substr(0, kEmDash.size()) != kEmDash || line.size() < kEmDash.size() + 1 ||
-        line[kEmDash.size()] != ' ') {
+    if (line.substr(0, kEmDash.size()) != kEmDash || line.size() < kEmDash.size() + 1 || line[kEmDash.size()] != ' ') {
       return make_error(Code::kMalformed, where + ": does not start with \"\xE2\x80\x94 \"");
     }
     std::string_view rest = line.substr(kEmDash.size() + 1);
@@ -196,10 +196,10 @@ Result<Checkpoint> parse_checkpoint(std::string_view env) {
 }
 
 Result<std::array<std::uint8_t, 4>> note_key_hint(const TransparencyLog& log, LogGeneration gen,
-                                                 std::string_view origin) {
+                                                  std::string_view origin) {
   std::array<std::uint8_t, 4> hint{};
   if (!log.key) {
-    return make_error(Code::kUnsupported, "log key type \"" + log.key_details.substr(0, 64) + "\" is not supported");
+    return make_error(Code::kUnsupported, "log key type " + quote_untrusted(log.key_details, 64) + " is not supported");
   }
   std::vector<std::uint8_t> material;
   const KeyType t = log.key->type();
@@ -237,8 +237,8 @@ Result<void> verify_checkpoint(const Checkpoint& cp, const TransparencyLog& log,
   if (gen == LogGeneration::kRekorV2) {
     std::string host = log.host();
     if (cp.origin != host) {
-      return make_error(Code::kUntrusted, "checkpoint: origin \"" + cp.origin.substr(0, 120) +
-                                              "\" is not the log's host \"" + host + "\"");
+      return make_error(Code::kUntrusted, "checkpoint: origin " + quote_untrusted(cp.origin) +
+                                              " is not the log's host " + quote_untrusted(host));
     }
   }
   MG_ASSIGN_OR_RETURN(auto hint, note_key_hint(log, gen, cp.origin));
@@ -252,13 +252,13 @@ Result<void> verify_checkpoint(const Checkpoint& cp, const TransparencyLog& log,
     }
     auto r = verify_log_signature(log, as_bytes(cp.body), sig.signature);
     if (!r.ok()) {
-      return std::move(r).error().context("checkpoint: signature by \"" + sig.name.substr(0, 120) + "\"");
+      return std::move(r).error().context("checkpoint: signature by " + quote_untrusted(sig.name));
     }
     ++verified;
   }
   if (verified == 0) {
-    return make_error(Code::kUntrusted, "checkpoint: is not signed by the log (no signature with key hint " +
-                                            to_hex(hint) + ")");
+    return make_error(Code::kUntrusted,
+                      "checkpoint: is not signed by the log (no signature with key hint " + to_hex(hint) + ")");
   }
   return ok_status();
 }
@@ -292,8 +292,8 @@ Result<void> verify_entry_inclusion(const TlogEntry& entry, const TransparencyLo
     return make_error(Code::kMismatch, "inclusion proof: log index " + std::to_string(proof.log_index) +
                                            " does not match the entry's " + std::to_string(entry.log_index));
   }
-  MG_TRY(verify_inclusion_proof(merkle_leaf_hash(leaf), proof.log_index, proof.tree_size, proof.hashes,
-                                proof.root_hash));
+  MG_TRY(
+      verify_inclusion_proof(merkle_leaf_hash(leaf), proof.log_index, proof.tree_size, proof.hashes, proof.root_hash));
   MG_ASSIGN_OR_RETURN(Checkpoint cp, parse_checkpoint(proof.checkpoint));
   if (!constant_time_equal(cp.root_hash, proof.root_hash)) {
     return make_error(Code::kMismatch, "checkpoint: root hash does not match the inclusion proof's");

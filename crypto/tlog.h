@@ -47,9 +47,9 @@ struct NoteSignature {
 struct Checkpoint {
   std::string origin;
   std::int64_t tree_size = 0;
-  std::vector<std::uint8_t> root_hash;  // 32 bytes
-  std::vector<std::string> extra_lines; // e.g. Rekor v1 "Timestamp: <ns>"
-  std::string body;                     // the signed text: every body line with its '\n'
+  std::vector<std::uint8_t> root_hash;   // 32 bytes
+  std::vector<std::string> extra_lines;  // e.g. Rekor v1 "Timestamp: <ns>"
+  std::string body;                      // the signed text: every body line with its '\n'
   std::vector<NoteSignature> signatures;
 };
 
@@ -64,7 +64,7 @@ struct Checkpoint {
 // 0x01 || raw Ed25519 key)[:4] (ECDSA: SHA-256(SPKI)[:4]; RSA: SHA-256(origin || 0x0A || 0xFF ||
 // "PKIX-RSA-PKCS#1v1.5" || SPKI)[:4]). Errors: kUnsupported (no usable key).
 [[nodiscard]] Result<std::array<std::uint8_t, 4>> note_key_hint(const TransparencyLog& log, LogGeneration gen,
-                                                               std::string_view origin);
+                                                                std::string_view origin);
 
 // verify_checkpoint checks that `checkpoint` carries a valid signature by `log` (§4.C5): Rekor v2
 // additionally requires origin == log host and signer name == origin. Lines from other keys
@@ -82,7 +82,7 @@ struct Checkpoint {
 // body), its checkpoint signature by `log`, and that the checkpoint's size and root equal the
 // proof's. Rekor v2 also needs proof.logIndex == entry.logIndex. Errors: kMalformed (no proof),
 // kMismatch, kUntrusted, kBadSignature. Thread-safe.
-[[nodiscard]] Result<void> verify_entry_inclusion(const TlogEntry& entry, const TransparencyLog& log,
-                                                  LogGeneration gen, std::span<const std::uint8_t> leaf);
+[[nodiscard]] Result<void> verify_entry_inclusion(const TlogEntry& entry, const TransparencyLog& log, LogGeneration gen,
+                                                  std::span<const std::uint8_t> leaf);
 
 }  // namespace modelgate::crypto

@@ -6,12 +6,15 @@
 #include "crypto/dsse.h"
 #include "crypto/encoding.h"
 #include "crypto/json.h"
+#include "crypto/quote.h"
 
 namespace modelgate::crypto {
 
 namespace {
 
-Error mismatch(const std::string& what) { return make_error(Code::kMismatch, what); }
+Error mismatch(const std::string& what) {
+  return make_error(Code::kMismatch, what);
+}
 
 // Bytes of a base64 string field; any decoding problem is a mismatch, not a crash (§2.6 intoto).
 Result<std::vector<std::uint8_t>> body_bytes(const Json& obj, std::string_view key, std::string_view path) {
@@ -109,8 +112,7 @@ Result<void> match_intoto_v002(const Json& spec, const LoggedSignature& expected
   }
   MG_ASSIGN_OR_RETURN(const Json* content, body_object(spec, "content", "spec"));
   MG_ASSIGN_OR_RETURN(const Json* ph, body_object(*content, "payloadHash", "spec.content"));
-  MG_TRY(check_hash(*ph, "spec.content.payloadHash", digest(HashAlg::kSha256, expected.dsse->payload),
-                    "payload hash"));
+  MG_TRY(check_hash(*ph, "spec.content.payloadHash", digest(HashAlg::kSha256, expected.dsse->payload), "payload hash"));
   MG_ASSIGN_OR_RETURN(const Json* env, body_object(*content, "envelope", "spec.content"));
   const Json* sigs = find_field(*env, "signatures");
   if (sigs == nullptr || !sigs->is_array() || sigs->size() != 1 || !(*sigs)[0].is_object()) {
@@ -118,8 +120,8 @@ Result<void> match_intoto_v002(const Json& spec, const LoggedSignature& expected
   }
   // intoto 0.0.2 stores base64(base64(sig)) (§2.6): decode twice.
   MG_ASSIGN_OR_RETURN(auto once, body_bytes((*sigs)[0], "sig", "spec.content.envelope.signatures[0]"));
-  auto twice = base64_decode(std::string_view(reinterpret_cast<const char*>(once.data()), once.size()),
-                             limits::kMaxBundleBytes);
+  auto twice =
+      base64_decode(std::string_view(reinterpret_cast<const char*>(once.data()), once.size()), limits::kMaxBundleBytes);
   if (!twice.ok()) {
     return mismatch("body signature is not double base64 encoded");
   }
@@ -148,8 +150,8 @@ Result<V2Params> v2_params(const PublicKey& key) {
     }
     default:
       // Ed25519 hashedrekord entries are Ed25519ph, which OpenSSL 3.0 cannot verify (§3.2).
-      return make_error(Code::kUnsupported, "hashedrekord 0.0.2 with a " +
-                                                std::string(key_type_name(key.type())) + " key is not supported");
+      return make_error(Code::kUnsupported, "hashedrekord 0.0.2 with a " + std::string(key_type_name(key.type())) +
+                                                " key is not supported");
   }
 }
 
@@ -164,8 +166,8 @@ Result<std::vector<std::uint8_t>> rebuild_hashedrekord_v002(const LoggedSignatur
   } else if (expected.artifact_bytes) {
     data_digest = digest(params.hash, *expected.artifact_bytes);
   } else {
-    return make_error(Code::kUnsupported, "a " + params.algorithm +
-                                              " entry needs the artifact itself, not its sha256 digest");
+    return make_error(Code::kUnsupported,
+                      "a " + params.algorithm + " entry needs the artifact itself, not its sha256 digest");
   }
   // hashedrekord 0.0.2 as Rekor v2 stores it: RFC 8785 JSON. nlohmann's object is a sorted map and
   // dump() is compact with '/' unescaped, which is JCS for these ASCII-only values.
@@ -212,8 +214,8 @@ Result<std::vector<std::uint8_t>> match_tlog_body(const TlogEntry& entry, const 
   auto kind = get_string(*doc, "kind", "body");
   auto api = get_string(*doc, "apiVersion", "body");
   if (!kind.ok() || !api.ok() || kind.value() != entry.kind || api.value() != entry.version) {
-    return mismatch("body kind/apiVersion does not match kindVersion " + entry.kind.substr(0, 32) + "/" +
-                    entry.version.substr(0, 32));
+    return mismatch("body kind/apiVersion does not match kindVersion " +
+                    quote_untrusted(entry.kind.substr(0, 32) + "/" + entry.version.substr(0, 32)));
   }
   MG_ASSIGN_OR_RETURN(const Json* spec, body_object(*doc, "spec", "body"));
   if (entry.kind == "hashedrekord" && entry.version == "0.0.1") {
@@ -223,8 +225,8 @@ Result<std::vector<std::uint8_t>> match_tlog_body(const TlogEntry& entry, const 
   } else if (entry.kind == "intoto" && entry.version == "0.0.2") {
     MG_TRY(match_intoto_v002(*spec, expected));
   } else {
-    return make_error(Code::kUnsupported, "unsupported kind " + entry.kind.substr(0, 32) + "/" +
-                                              entry.version.substr(0, 32));
+    return make_error(Code::kUnsupported, "unsupported kind " + quote_untrusted(entry.kind.substr(0, 32) + "/" +
+                                                                                entry.version.substr(0, 32)));
   }
   return entry.canonicalized_body;
 }

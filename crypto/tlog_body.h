@@ -19,8 +19,8 @@ namespace modelgate::crypto {
 
 // LoggedSignature is what the bundle claims the log recorded. Views must outlive the call.
 struct LoggedSignature {
-  std::span<const std::uint8_t> signature;          // messageSignature.signature or the DSSE sig
-  const Certificate* certificate = nullptr;         // the signer: exactly one of certificate / key
+  std::span<const std::uint8_t> signature;   // messageSignature.signature or the DSSE sig
+  const Certificate* certificate = nullptr;  // the signer: exactly one of certificate / key
   const PublicKey* key = nullptr;
   // messageSignature: the artifact's SHA-256 (required) and, when known, its bytes (needed for
   // Rekor v2 entries signed with P-384/P-521 keys, whose digest is SHA-384/512).

@@ -8,6 +8,7 @@
 #include "base/limits.h"
 #include "crypto/encoding.h"
 #include "crypto/json.h"
+#include "crypto/quote.h"
 
 namespace modelgate::crypto {
 
@@ -17,8 +18,12 @@ extern const std::size_t kEmbeddedTrustedRootJsonSize;
 
 namespace {
 
-std::string at(std::string_view path, std::string_view key) { return std::string(path) + "." + std::string(key); }
-std::string idx(std::string_view path, std::size_t i) { return std::string(path) + "[" + std::to_string(i) + "]"; }
+std::string at(std::string_view path, std::string_view key) {
+  return std::string(path) + "." + std::string(key);
+}
+std::string idx(std::string_view path, std::size_t i) {
+  return std::string(path) + "[" + std::to_string(i) + "]";
+}
 
 // A CA validFor without start is unbounded below; tlog and CT keys must have a start (§3.1).
 constexpr std::int64_t kMinTimeMs = INT64_MIN / 2;
@@ -55,11 +60,11 @@ Result<ValidityPeriod> parse_validity(const Json* obj, std::string_view path, bo
 // algorithms give nullopt: the instance is kept but can never verify anything.
 Result<std::optional<PublicKey>> parse_log_key(const std::vector<std::uint8_t>& raw, std::string_view details,
                                                std::string_view path) {
-  static constexpr std::string_view kSpkiKinds[] = {
-      "PKIX_ECDSA_P256_SHA_256",       "PKIX_ECDSA_P384_SHA_384",       "PKIX_ECDSA_P521_SHA_512",
-      "PKIX_ED25519",                  "PKIX_RSA_PKCS1V15_2048_SHA256", "PKIX_RSA_PKCS1V15_3072_SHA256",
-      "PKIX_RSA_PKCS1V15_4096_SHA256", "PKIX_RSA_PSS_2048_SHA256",      "PKIX_RSA_PSS_3072_SHA256",
-      "PKIX_RSA_PSS_4096_SHA256"};
+  static constexpr std::string_view kSpkiKinds[] = {"PKIX_ECDSA_P256_SHA_256",       "PKIX_ECDSA_P384_SHA_384",
+                                                    "PKIX_ECDSA_P521_SHA_512",       "PKIX_ED25519",
+                                                    "PKIX_RSA_PKCS1V15_2048_SHA256", "PKIX_RSA_PKCS1V15_3072_SHA256",
+                                                    "PKIX_RSA_PKCS1V15_4096_SHA256", "PKIX_RSA_PSS_2048_SHA256",
+                                                    "PKIX_RSA_PSS_3072_SHA256",      "PKIX_RSA_PSS_4096_SHA256"};
   for (auto k : kSpkiKinds) {
     if (details == k) {
       auto key = parse_public_key_der(raw);
@@ -105,7 +110,7 @@ Result<std::vector<TransparencyLog>> parse_logs(const Json& doc, std::string_vie
       }
       if (hash.value().compare("SHA2_256") != 0) {
         return make_error(Code::kUnsupported,
-                          at(p, "hashAlgorithm") + ": unsupported \"" + hash.value().substr(0, 64) + "\"");
+                          at(p, "hashAlgorithm") + ": unsupported " + quote_untrusted(hash.value(), 64));
       }
     }
     MG_ASSIGN_OR_RETURN(const Json* pk, get_object(e, "publicKey", p));
@@ -200,7 +205,7 @@ const TransparencyLog* TrustedRoot::find_ctlog(std::span<const std::uint8_t> log
 Result<void> verify_log_signature(const TransparencyLog& log, std::span<const std::uint8_t> data,
                                   std::span<const std::uint8_t> sig) {
   if (!log.key) {
-    return make_error(Code::kUnsupported, "log key type \"" + log.key_details.substr(0, 64) + "\" is not supported");
+    return make_error(Code::kUnsupported, "log key type " + quote_untrusted(log.key_details, 64) + " is not supported");
   }
   const std::string& d = log.key_details;
   if (d == "PKIX_ECDSA_P384_SHA_384") {
@@ -227,8 +232,8 @@ Result<TrustedRoot> parse_trusted_root(std::string_view json) {
   if (root.media_type != "application/vnd.dev.sigstore.trustedroot+json;version=0.1" &&
       root.media_type != "application/vnd.dev.sigstore.trustedroot.v0.1+json" &&
       root.media_type != "application/vnd.dev.sigstore.trustedroot.v0.2+json") {
-    return make_error(Code::kUnsupported, "trustedRoot.mediaType: unsupported media type \"" +
-                                              root.media_type.substr(0, 120) + "\"");
+    return make_error(Code::kUnsupported,
+                      "trustedRoot.mediaType: unsupported media type " + quote_untrusted(root.media_type));
   }
   MG_ASSIGN_OR_RETURN(root.tlogs, parse_logs(doc, "tlogs", true));
   MG_ASSIGN_OR_RETURN(root.ctlogs, parse_logs(doc, "ctlogs", false));

@@ -28,10 +28,10 @@ struct ValidityPeriod {
 // TransparencyLog is one tlogs[] or ctlogs[] entry.
 struct TransparencyLog {
   std::string base_url;
-  std::string key_details;                  // enum name, e.g. "PKIX_ECDSA_P256_SHA_256"
-  std::optional<PublicKey> key;             // nullopt when key_details is not supported (skipped)
+  std::string key_details;       // enum name, e.g. "PKIX_ECDSA_P256_SHA_256"
+  std::optional<PublicKey> key;  // nullopt when key_details is not supported (skipped)
   ValidityPeriod valid_for;
-  std::vector<std::uint8_t> log_id;         // logId.keyId
+  std::vector<std::uint8_t> log_id;  // logId.keyId
   // host returns the host name of base_url ("https://log2025-1.rekor.sigstore.dev" →
   // "log2025-1.rekor.sigstore.dev"; no port, path or userinfo).
   std::string host() const;
@@ -40,7 +40,7 @@ struct TransparencyLog {
 // CertificateAuthority is one certificateAuthorities[] or timestampAuthorities[] entry.
 struct CertificateAuthority {
   std::string uri;
-  std::vector<Certificate> chain;           // as listed: leaf/intermediates first, anchor last; non-empty
+  std::vector<Certificate> chain;  // as listed: leaf/intermediates first, anchor last; non-empty
   ValidityPeriod valid_for;
 };
 

@@ -12,6 +12,7 @@
 #include "base/limits.h"
 #include "crypto/encoding.h"
 #include "crypto/ossl.h"
+#include "crypto/quote.h"
 
 namespace modelgate::crypto {
 
@@ -37,8 +38,8 @@ bool asn1_time_to_unix(const ASN1_TIME* t, std::int64_t* out) {
   if (t == nullptr || ASN1_TIME_to_tm(t, &tmv) != 1) {
     return false;
   }
-  std::int64_t days = days_from_civil(tmv.tm_year + 1900, static_cast<unsigned>(tmv.tm_mon + 1),
-                                     static_cast<unsigned>(tmv.tm_mday));
+  std::int64_t days =
+      days_from_civil(tmv.tm_year + 1900, static_cast<unsigned>(tmv.tm_mon + 1), static_cast<unsigned>(tmv.tm_mday));
   *out = days * 86400 + tmv.tm_hour * 3600 + tmv.tm_min * 60 + tmv.tm_sec;
   return true;
 }
@@ -116,7 +117,9 @@ std::vector<std::uint8_t> Certificate::der() const {
   return out;
 }
 
-std::string Certificate::pem() const { return der_to_pem(der(), "CERTIFICATE"); }
+std::string Certificate::pem() const {
+  return der_to_pem(der(), "CERTIFICATE");
+}
 
 PublicKey Certificate::public_key() const {
   EVP_PKEY* k = X509_get0_pubkey(x509_.get());
@@ -136,14 +139,18 @@ bool Certificate::eku_code_signing() const {
          (X509_get_extended_key_usage(x509_.get()) & XKU_CODE_SIGN) != 0;
 }
 
-bool Certificate::is_ca() const { return (X509_get_extension_flags(x509_.get()) & EXFLAG_CA) != 0; }
+bool Certificate::is_ca() const {
+  return (X509_get_extension_flags(x509_.get()) & EXFLAG_CA) != 0;
+}
 
-bool Certificate::self_signed() const { return (X509_get_extension_flags(x509_.get()) & EXFLAG_SS) != 0; }
+bool Certificate::self_signed() const {
+  return (X509_get_extension_flags(x509_.get()) & EXFLAG_SS) != 0;
+}
 
 std::vector<std::string> Certificate::san_values() const {
   std::vector<std::string> out;
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(x509_.get(), NID_subject_alt_name, nullptr, nullptr)));
+  std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x509_.get(), NID_subject_alt_name, nullptr, nullptr)));
   ossl::clear_errors();
   if (!names) {
     return out;
@@ -194,7 +201,8 @@ std::optional<std::string> Certificate::fulcio_issuer() const {
       ossl::clear_errors();
       return std::nullopt;
     }
-    v2.emplace(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<std::size_t>(ASN1_STRING_length(s)));
+    v2.emplace(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+               static_cast<std::size_t>(ASN1_STRING_length(s)));
     ASN1_UTF8STRING_free(s);
   }
   std::optional<std::string> v1;
@@ -218,7 +226,9 @@ std::string Certificate::subject() const {
   return std::string(data, static_cast<std::size_t>(len > 0 ? len : 0));
 }
 
-std::string Certificate::sha256_fingerprint() const { return to_hex(digest(HashAlg::kSha256, der())); }
+std::string Certificate::sha256_fingerprint() const {
+  return to_hex(digest(HashAlg::kSha256, der()));
+}
 
 Result<std::vector<Certificate>> parse_pem_certificates(std::string_view pem) {
   if (pem.size() > limits::kMaxKeyFileBytes) {
@@ -233,10 +243,12 @@ Result<std::vector<Certificate>> parse_pem_certificates(std::string_view pem) {
     std::size_t body = pos + kBegin.size();
     std::size_t end = pem.find(kEnd, body);
     if (end == std::string_view::npos) {
-      return make_error(Code::kMalformed, "PEM certificate block " + std::to_string(out.size() + 1) + " has no END line");
+      return make_error(Code::kMalformed,
+                        "PEM certificate block " + std::to_string(out.size() + 1) + " has no END line");
     }
     if (out.size() >= limits::kMaxChainCertificates) {
-      return make_error(Code::kLimit, "too many certificates (> " + std::to_string(limits::kMaxChainCertificates) + ")");
+      return make_error(Code::kLimit,
+                        "too many certificates (> " + std::to_string(limits::kMaxChainCertificates) + ")");
     }
     // PEM bodies are base64 with line breaks; our decoder skips CR/LF but not other whitespace.
     std::string b64;
@@ -329,11 +341,10 @@ Result<std::vector<Certificate>> verify_chain(const Certificate& leaf, std::span
     std::string subject = bad != nullptr ? Certificate::from_x509(bad).subject() : leaf.subject();
     std::string who = depth == 0 ? "the signing certificate" : "the certificate at depth " + std::to_string(depth);
     if (!subject.empty()) {
-      who += " \"" + subject.substr(0, 120) + "\"";
+      who += " " + quote_untrusted(subject);
     }
     ossl::clear_errors();
-    return make_error(Code::kUntrusted, who + " is not trusted at " +
-                                            format_time(options.at_time) + ": " +
+    return make_error(Code::kUntrusted, who + " is not trusted at " + format_time(options.at_time) + ": " +
                                             X509_verify_cert_error_string(err));
   }
   std::vector<Certificate> path;
@@ -366,7 +377,7 @@ std::string format_time(std::int64_t t) {
 }
 
 Result<std::int64_t> parse_rfc3339_ms(std::string_view s) {
-  auto bad = [&] { return make_error(Code::kMalformed, "not an RFC 3339 UTC timestamp: \"" + std::string(s.substr(0, 64)) + "\""); };
+  auto bad = [&] { return make_error(Code::kMalformed, "not an RFC 3339 UTC timestamp: " + quote_untrusted(s, 64)); };
   auto num = [&](std::size_t pos, std::size_t len, int* out) {
     int v = 0;
     for (std::size_t i = pos; i < pos + len; ++i) {

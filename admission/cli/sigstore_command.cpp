@@ -4,7 +4,6 @@
 // the sigstore-conformance client protocol (exit 0 only when verified). No network, ever: the
 // default trusted root is Sigstore's production root embedded in the binary.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -94,8 +93,9 @@ int run_verify_bundle(const VerifyBundleArgs& a) {
     return usage("give either --certificate-identity and --certificate-oidc-issuer, or --key");
   }
   if (keyless && (a.issuer.empty() || a.identity.empty() == a.identity_regexp.empty())) {
-    return usage("keyless verification needs --certificate-oidc-issuer and exactly one of "
-                 "--certificate-identity, --certificate-identity-regexp");
+    return usage(
+        "keyless verification needs --certificate-oidc-issuer and exactly one of "
+        "--certificate-identity, --certificate-identity-regexp");
   }
   if (a.staging && a.trusted_root.empty()) {
     return usage("--staging needs --trusted-root with the staging trusted_root.json (no network access)");

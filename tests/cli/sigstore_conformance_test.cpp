@@ -2,9 +2,8 @@
 // `modelgate sigstore verify-bundle`, in both modes (artifact path and sha256: digest), driven as
 // vectors/sigstore-conformance/INDEX.md "How the suite drives a client" describes; plus the CLI's
 // usage and exit-code contract.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -22,7 +21,9 @@ const std::string kBeacon =
     "extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const std::string kGha = "https://token.actions.githubusercontent.com";
 
-fs::path cases_dir() { return vectors_dir() / "sigstore-conformance" / "cases"; }
+fs::path cases_dir() {
+  return vectors_dir() / "sigstore-conformance" / "cases";
+}
 
 std::string trim_newline(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
@@ -47,8 +48,8 @@ struct ConformanceCase {
 // load_case builds the command line of the upstream suite; it throws on any file it does not know,
 // so a new kind of case cannot be silently run the wrong way.
 ConformanceCase load_case(const fs::path& dir) {
-  static const std::set<std::string> kKnown = {"bundle.sigstore.json", "README",  "artifact",         "identity",
-                                               "issuer",               "key.pub", "trusted_root.json"};
+  static const std::set<std::string> kKnown = {
+      "bundle.sigstore.json", "README", "artifact", "identity", "issuer", "key.pub", "trusted_root.json"};
   ConformanceCase c;
   c.name = dir.filename().string();
   c.expect_pass = !(c.name.size() > 5 && c.name.substr(c.name.size() - 5) == "_fail");
@@ -136,7 +137,8 @@ TEST_CASE("the conformance loader refuses a case directory with a file it does n
   TempDir dir;
   write_file(dir / "case_fail" / "bundle.sigstore.json", "{}");
   write_file(dir / "case_fail" / "certificate.pem", "x");
-  CHECK_THROWS_WITH(load_case(dir / "case_fail"), Catch::Contains("file not understood by the loader: certificate.pem"));
+  CHECK_THROWS_WITH(load_case(dir / "case_fail"),
+                    Catch::Contains("file not understood by the loader: certificate.pem"));
 }
 
 TEST_CASE("verify-bundle usage errors exit 2", "[sigstore][conformance]") {
@@ -146,38 +148,42 @@ TEST_CASE("verify-bundle usage errors exit 2", "[sigstore][conformance]") {
   CHECK(run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(), a.string()}).exit_code == 2);
   // Both identity and key.
   CHECK(run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity", kBeacon,
-                   "--certificate-oidc-issuer", kGha, "--key", (cases_dir() / "managed-key-happy-path/key.pub").string(),
-                   a.string()})
+                       "--certificate-oidc-issuer", kGha, "--key",
+                       (cases_dir() / "managed-key-happy-path/key.pub").string(), a.string()})
             .exit_code == 2);
   // Identity without issuer.
-  CHECK(run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity", kBeacon, a.string()})
+  CHECK(run_modelgate(
+            {"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity", kBeacon, a.string()})
             .exit_code == 2);
   // A bundle or artifact that cannot be opened.
-  ProcessResult missing = run_modelgate({"sigstore", "verify-bundle", "--bundle", "/nonexistent/b.json",
-                                     "--certificate-identity", kBeacon, "--certificate-oidc-issuer", kGha, a.string()});
+  ProcessResult missing =
+      run_modelgate({"sigstore", "verify-bundle", "--bundle", "/nonexistent/b.json", "--certificate-identity", kBeacon,
+                     "--certificate-oidc-issuer", kGha, a.string()});
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("/nonexistent/b.json") != std::string::npos);
   CHECK(run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity", kBeacon,
-                   "--certificate-oidc-issuer", kGha, "/nonexistent/artifact"})
+                       "--certificate-oidc-issuer", kGha, "/nonexistent/artifact"})
             .exit_code == 2);
   // --staging cannot reach the network.
   CHECK(run_modelgate({"sigstore", "verify-bundle", "--staging", "--bundle", happy.string(), "--certificate-identity",
-                   kBeacon, "--certificate-oidc-issuer", kGha, a.string()})
+                       kBeacon, "--certificate-oidc-issuer", kGha, a.string()})
             .exit_code == 2);
 }
 
 TEST_CASE("verify-bundle prints OK on stdout only when verified", "[sigstore][conformance]") {
   fs::path happy = cases_dir() / "happy-path-v0.3" / "bundle.sigstore.json";
-  ProcessResult ok = run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity-regexp",
-                                "^https://github\\.com/sigstore-conformance/.*$", "--certificate-oidc-issuer", kGha,
-                                (cases_dir() / "a.txt").string()});
+  ProcessResult ok = run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(),
+                                    "--certificate-identity-regexp", "^https://github\\.com/sigstore-conformance/.*$",
+                                    "--certificate-oidc-issuer", kGha, (cases_dir() / "a.txt").string()});
   CHECK(ok.exit_code == 0);
   CHECK(ok.out == "OK: " + happy.string() + "\n");
-  ProcessResult bad = run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity",
-                                 "someone@example.com", "--certificate-oidc-issuer", kGha, (cases_dir() / "a.txt").string()});
+  ProcessResult bad =
+      run_modelgate({"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity",
+                     "someone@example.com", "--certificate-oidc-issuer", kGha, (cases_dir() / "a.txt").string()});
   CHECK(bad.exit_code == 1);
   CHECK(bad.out.empty());
-  CHECK(bad.err.rfind("Verification failed: certificate: identity does not match (expected \"someone@example.com\"", 0) == 0);
+  CHECK(bad.err.rfind("Verification failed: certificate: identity does not match (expected \"someone@example.com\"",
+                      0) == 0);
 }
 
 TEST_CASE("a sha256:<hex> argument that names an existing file is read as a file", "[sigstore][conformance]") {
@@ -187,14 +193,20 @@ TEST_CASE("a sha256:<hex> argument that names an existing file is read as a file
   // A file literally called sha256:<hex> of a.txt, holding other bytes: must be hashed, so it fails.
   write_file(dir / name, "not a.txt");
   fs::path happy = cases_dir() / "happy-path-v0.3" / "bundle.sigstore.json";
-  std::vector<std::string> args = {"sigstore", "verify-bundle", "--bundle", happy.string(), "--certificate-identity",
-                                   kBeacon, "--certificate-oidc-issuer", kGha};
+  std::vector<std::string> args = {"sigstore",
+                                   "verify-bundle",
+                                   "--bundle",
+                                   happy.string(),
+                                   "--certificate-identity",
+                                   kBeacon,
+                                   "--certificate-oidc-issuer",
+                                   kGha};
   auto with = [&](const std::string& target) {
     auto v = args;
     v.push_back(target);
     return run_modelgate(v);
   };
-  CHECK(with(name).exit_code == 0);                       // no such file here: a digest
-  CHECK(with((dir / name).string()).exit_code == 1);      // an existing path: a file
+  CHECK(with(name).exit_code == 0);                                // no such file here: a digest
+  CHECK(with((dir / name).string()).exit_code == 1);               // an existing path: a file
   CHECK(with("sha256:" + sha256_of(a).substr(1)).exit_code == 2);  // 63 hex chars: a (missing) path
 }

@@ -1,7 +1,8 @@
 // bundle_test.cpp: strict bundle parsing, one defect at a time on top of real conformance bundles.
+#include "crypto/bundle.h"
+
 #include <catch2/catch.hpp>
 
-#include "crypto/bundle.h"
 #include "crypto/sigstore_fixtures.h"
 #include "test_support.h"
 
@@ -18,7 +19,9 @@ Error parse_error(const Json& j) {
   return r.error();
 }
 
-Json& first_entry(Json& j) { return j["verificationMaterial"]["tlogEntries"][0]; }
+Json& first_entry(Json& j) {
+  return j["verificationMaterial"]["tlogEntries"][0];
+}
 
 }  // namespace
 
@@ -39,7 +42,8 @@ TEST_CASE("happy-path-v0.1 parses into decoded fields", "[sigstore][bundle]") {
   CHECK(e.version == "0.0.1");
   CHECK(base64_encode(e.log_id) == "wNI9atQGlz+VWfO6LRygH4QUfY/8W4RFwiT5i5WRgB0=");
   CHECK(e.signed_entry_timestamp.has_value());
-  CHECK(e.inclusion_proof->hashes.size() == j["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"].size());
+  CHECK(e.inclusion_proof->hashes.size() ==
+        j["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"].size());
   CHECK(e.inclusion_proof->checkpoint.rfind("rekor.sigstore.dev - 2605736670972794746\n23083062\n", 0) == 0);
   std::string body(e.canonicalized_body.begin(), e.canonicalized_body.end());
   CHECK(body.rfind("{\"apiVersion\":\"0.0.1\",\"kind\":\"hashedrekord\"", 0) == 0);
@@ -54,12 +58,13 @@ TEST_CASE("every media type spelling maps to its version and others are unsuppor
   j["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.2";
   CHECK(parse_or_throw(j).version == BundleVersion::kV02);
   Json v3 = case_json("happy-path-v0.3");
-  for (std::string mt : {"application/vnd.dev.sigstore.bundle+json;version=0.3", "application/vnd.dev.sigstore.bundle.v0.3+json"}) {
+  for (std::string mt :
+       {"application/vnd.dev.sigstore.bundle+json;version=0.3", "application/vnd.dev.sigstore.bundle.v0.3+json"}) {
     v3["mediaType"] = mt;
     CHECK(parse_or_throw(v3).version == BundleVersion::kV03);
   }
-  for (std::string mt : {"application/vnd.dev.sigstore.bundle+json;version=99.9", "application/vnd.dev.sigstore.bundle.v0.4+json",
-                         "this is completely wrong", ""}) {
+  for (std::string mt : {"application/vnd.dev.sigstore.bundle+json;version=99.9",
+                         "application/vnd.dev.sigstore.bundle.v0.4+json", "this is completely wrong", ""}) {
     v3["mediaType"] = mt;
     Error e = parse_error(v3);
     CHECK(e.code == Code::kUnsupported);
@@ -198,7 +203,8 @@ TEST_CASE("version rules: v0.1 needs a SET, v0.2+ a proof, every proof a checkpo
 
   Json no_cp = case_json("happy-path-v0.1");
   first_entry(no_cp)["inclusionProof"].erase("checkpoint");
-  CHECK(parse_error(no_cp).message == "bundle.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint: is missing");
+  CHECK(parse_error(no_cp).message ==
+        "bundle.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint: is missing");
 
   Json v3chain = case_json("happy-path-v0.2");
   v3chain["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -221,7 +227,8 @@ TEST_CASE("unknown fields are rejected at every level", "[sigstore][bundle]") {
   CHECK(parse_error(top).message == "bundle.extra: unknown field");
   Json deep = case_json("happy-path-v0.3");
   first_entry(deep)["inclusionProof"]["surprise"] = "x";
-  CHECK(parse_error(deep).message == "bundle.verificationMaterial.tlogEntries[0].inclusionProof.surprise: unknown field");
+  CHECK(parse_error(deep).message ==
+        "bundle.verificationMaterial.tlogEntries[0].inclusionProof.surprise: unknown field");
 }
 
 TEST_CASE("a DSSE envelope with two signatures parses; the verifier enforces one", "[sigstore][bundle]") {

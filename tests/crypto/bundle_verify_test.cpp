@@ -2,9 +2,10 @@
 // with ONE thing changed per test (INDEX.md §8: _fail cases often have several defects), plus a
 // synthetic Rekor-v1-style log whose keys and signatures come from the openssl CLI, to reach the
 // content-signature check with every other check passing.
+#include "crypto/bundle_verify.h"
+
 #include <catch2/catch.hpp>
 
-#include "crypto/bundle_verify.h"
 #include "crypto/dsse.h"
 #include "crypto/encoding.h"
 #include "crypto/sigstore_fixtures.h"
@@ -35,7 +36,9 @@ ArtifactRef digest_ref(const Bytes& b) {
   return a;
 }
 
-IdentityPolicy beacon() { return {kGha, kBeacon, false}; }
+IdentityPolicy beacon() {
+  return {kGha, kBeacon, false};
+}
 
 Result<VerifiedBundle> keyless(const Json& bundle, const TrustedRoot& root, const IdentityPolicy& policy = beacon(),
                                const ArtifactRef& artifact = bytes_ref(a_txt())) {
@@ -49,7 +52,9 @@ Error keyless_error(const Json& bundle, const TrustedRoot& root, const IdentityP
   return r.error();
 }
 
-Json& entry0(Json& j) { return j["verificationMaterial"]["tlogEntries"][0]; }
+Json& entry0(Json& j) {
+  return j["verificationMaterial"]["tlogEntries"][0];
+}
 
 std::int64_t unix_time(const std::string& s) {
   auto r = run({"date", "-u", "-d", s, "+%s"});
@@ -107,27 +112,30 @@ struct Synthetic {
   // message_bundle: the log records `logged_sig` for sha256(`artifact`); the bundle carries it too.
   Json message_bundle(const Bytes& artifact, const Bytes& logged_sig) {
     std::string pem = read_file(signer_pub);
-    Json body = {{"apiVersion", "0.0.1"},
-                 {"kind", "hashedrekord"},
-                 {"spec",
-                  {{"data", {{"hash", {{"algorithm", "sha256"}, {"value", to_hex(digest(HashAlg::kSha256, artifact))}}}}},
-                   {"signature",
-                    {{"content", base64_encode(logged_sig)}, {"publicKey", {{"content", base64_encode(as_bytes(pem))}}}}}}}};
+    Json body = {
+        {"apiVersion", "0.0.1"},
+        {"kind", "hashedrekord"},
+        {"spec",
+         {{"data", {{"hash", {{"algorithm", "sha256"}, {"value", to_hex(digest(HashAlg::kSha256, artifact))}}}}},
+          {"signature",
+           {{"content", base64_encode(logged_sig)}, {"publicKey", {{"content", base64_encode(as_bytes(pem))}}}}}}}};
     return {{"mediaType", "application/vnd.dev.sigstore.bundle+json;version=0.1"},
             {"verificationMaterial",
-             {{"publicKey", {{"hint", "synthetic"}}}, {"tlogEntries", Json::array({entry("hashedrekord", body, 1700000000)})}}},
+             {{"publicKey", {{"hint", "synthetic"}}},
+              {"tlogEntries", Json::array({entry("hashedrekord", body, 1700000000)})}}},
             {"messageSignature", {{"signature", base64_encode(logged_sig)}}}};
   }
 
   // dsse_bundle: a DSSE envelope whose signature is `logged_sig`, logged as dsse 0.0.1.
   Json dsse_bundle(const Bytes& payload, const Bytes& logged_sig) {
     std::string pem = read_file(signer_pub);
-    Json body = {{"apiVersion", "0.0.1"},
-                 {"kind", "dsse"},
-                 {"spec",
-                  {{"payloadHash", {{"algorithm", "sha256"}, {"value", to_hex(digest(HashAlg::kSha256, payload))}}},
-                   {"signatures",
-                    Json::array({{{"signature", base64_encode(logged_sig)}, {"verifier", base64_encode(as_bytes(pem))}}})}}}};
+    Json body = {
+        {"apiVersion", "0.0.1"},
+        {"kind", "dsse"},
+        {"spec",
+         {{"payloadHash", {{"algorithm", "sha256"}, {"value", to_hex(digest(HashAlg::kSha256, payload))}}},
+          {"signatures",
+           Json::array({{{"signature", base64_encode(logged_sig)}, {"verifier", base64_encode(as_bytes(pem))}}})}}}};
     return {{"mediaType", "application/vnd.dev.sigstore.bundle+json;version=0.1"},
             {"verificationMaterial",
              {{"publicKey", {{"hint", "synthetic"}}}, {"tlogEntries", Json::array({entry("dsse", body, 1700000000)})}}},
@@ -141,10 +149,12 @@ struct Synthetic {
 };
 
 Bytes statement_for(const Bytes& artifact) {
-  Json st = {{"_type", "https://in-toto.io/Statement/v1"},
-             {"subject", Json::array({{{"name", "artifact"}, {"digest", {{"sha256", to_hex(digest(HashAlg::kSha256, artifact))}}}}})},
-             {"predicateType", "https://example.com/p"},
-             {"predicate", Json::object()}};
+  Json st = {
+      {"_type", "https://in-toto.io/Statement/v1"},
+      {"subject",
+       Json::array({{{"name", "artifact"}, {"digest", {{"sha256", to_hex(digest(HashAlg::kSha256, artifact))}}}}})},
+      {"predicateType", "https://example.com/p"},
+      {"predicate", Json::object()}};
   std::string s = st.dump();
   return Bytes(s.begin(), s.end());
 }
@@ -162,7 +172,8 @@ TEST_CASE("happy-path bundles v0.1-v0.3 verify for the artifact and for its dige
       REQUIRE(v.ok());
       CHECK(v->identity() == kBeacon);
       CHECK(v->issuer() == kGha);
-      CHECK(v->verified_times() == std::vector<std::int64_t>{std::stoll(entry0(j)["integratedTime"].get<std::string>())});
+      CHECK(v->verified_times() ==
+            std::vector<std::int64_t>{std::stoll(entry0(j)["integratedTime"].get<std::string>())});
       REQUIRE(v->signing_certificate().has_value());
       CHECK(v->payload().empty());
       CHECK(v->checks().size() >= 5);
@@ -194,7 +205,7 @@ TEST_CASE("a different identity is untrusted and the message shows both", "[sigs
   Error e = keyless_error(case_json("happy-path-v0.1"), default_trusted_root(), p);
   CHECK(e.code == Code::kUntrusted);
   CHECK(e.message == "certificate: identity does not match (expected \"" + p.identity + "\" vs found \"" +
-                         std::string(kBeacon).substr(0, 120) + "...\")");
+                         std::string(kBeacon).substr(0, 120) + "\"...)");
 }
 
 TEST_CASE("a different OIDC issuer is untrusted", "[sigstore][bundle_verify]") {
@@ -230,7 +241,8 @@ TEST_CASE("a corrupted checkpoint signature fails", "[sigstore][bundle_verify]")
 
 TEST_CASE("a corrupted SET fails", "[sigstore][bundle_verify]") {
   Json j = case_json("happy-path-v0.1");
-  entry0(j)["inclusionPromise"]["signedEntryTimestamp"] = flip_b64(entry0(j)["inclusionPromise"]["signedEntryTimestamp"], 12);
+  entry0(j)["inclusionPromise"]["signedEntryTimestamp"] =
+      flip_b64(entry0(j)["inclusionPromise"]["signedEntryTimestamp"], 12);
   Error e = keyless_error(j, default_trusted_root());
   CHECK(e.code == Code::kBadSignature);
   CHECK(e.message == "tlog entry 1: inclusion promise: signature does not verify");
@@ -257,7 +269,8 @@ TEST_CASE("a log key whose validity starts after the integrated time is untruste
   r["tlogs"][0]["publicKey"]["validFor"]["start"] = "2023-07-12T15:56:37Z";
   Error e = keyless_error(case_json("happy-path-v0.1"), root_or_throw(r));
   CHECK(e.code == Code::kUntrusted);
-  CHECK(e.message == "tlog entry 1: inclusion promise: integrated time 2023-07-12T15:56:36Z is outside the log key's validity");
+  CHECK(e.message ==
+        "tlog entry 1: inclusion promise: integrated time 2023-07-12T15:56:36Z is outside the log key's validity");
 }
 
 TEST_CASE("a Fulcio CA whose validity ended before the signing time is untrusted", "[sigstore][bundle_verify]") {
@@ -298,7 +311,8 @@ TEST_CASE("a message digest that does not match the artifact fails", "[sigstore]
   CHECK(keyless_error(alg, default_trusted_root()).code == Code::kUnsupported);
 }
 
-TEST_CASE("another artifact fails at the log body when the bundle carries no digest hint", "[sigstore][bundle_verify]") {
+TEST_CASE("another artifact fails at the log body when the bundle carries no digest hint",
+          "[sigstore][bundle_verify]") {
   Json j = case_json("happy-path-v0.3");
   j["messageSignature"].erase("messageDigest");
   CHECK(keyless(j, default_trusted_root()).ok());
@@ -313,7 +327,8 @@ TEST_CASE("another artifact fails at the log body when the bundle carries no dig
   CHECK(none.code == Code::kUnsupported);
 }
 
-TEST_CASE("a public-key bundle is refused in keyless mode and a certificate bundle in key mode", "[sigstore][bundle_verify]") {
+TEST_CASE("a public-key bundle is refused in keyless mode and a certificate bundle in key mode",
+          "[sigstore][bundle_verify]") {
   Error e = keyless_error(case_json("managed-key-happy-path"), default_trusted_root());
   CHECK(e.code == Code::kUntrusted);
   CHECK(e.message == "bundle is signed with a public key, not a certificate: verify it with a key");
@@ -327,7 +342,8 @@ TEST_CASE("a public-key bundle is refused in keyless mode and a certificate bund
 TEST_CASE("managed-key bundles verify with their key and not with another", "[sigstore][bundle_verify]") {
   auto key = load_public_key_file(case_dir("managed-key-happy-path") / "key.pub");
   REQUIRE(key.ok());
-  auto v = verify_bundle_with_key(case_bundle("managed-key-happy-path"), default_trusted_root(), *key, bytes_ref(a_txt()));
+  auto v =
+      verify_bundle_with_key(case_bundle("managed-key-happy-path"), default_trusted_root(), *key, bytes_ref(a_txt()));
   REQUIRE(v.ok());
   CHECK(v->identity().empty());
   CHECK_FALSE(v->signing_certificate().has_value());
@@ -392,7 +408,8 @@ TEST_CASE("Rekor v2 bundles get their time from the TSA, inside the log's key wi
   no_ts["verificationMaterial"].erase("timestampVerificationData");
   Error e = keyless_error(no_ts, root);
   CHECK(e.code == Code::kUntrusted);
-  CHECK(e.message.rfind("tlog entry 1: a Rekor v2 entry needs a verified timestamp inside the validity of log", 0) == 0);
+  CHECK(e.message.rfind("tlog entry 1: a Rekor v2 entry needs a verified timestamp inside the validity of log", 0) ==
+        0);
 
   Json late_log = case_root_json("rekor2-happy-path");
   for (auto& t : late_log["tlogs"]) {
@@ -417,7 +434,8 @@ TEST_CASE("a Rekor v2 body rebuilt for another artifact is a mismatch", "[sigsto
   // The timestamp covers the signature (still valid); the rebuilt JCS body differs in data.digest.
   Error e = keyless_error(j, root, beacon(), digest_ref(other));
   CHECK(e.code == Code::kMismatch);
-  CHECK(e.message == "tlog entry 1: hashedrekord 0.0.2 body does not match the bundle (digest, signature or signer differ)");
+  CHECK(e.message ==
+        "tlog entry 1: hashedrekord 0.0.2 body does not match the bundle (digest, signature or signer differ)");
 }
 
 // --- model_signing sigstore bundles at the bundle level ----------------------------------------
@@ -480,12 +498,14 @@ TEST_CASE("a DSSE signature over another payload fails the signature check itsel
   Bytes payload = statement_for(artifact);
   TrustedRoot root = root_or_throw(s.root);
   Bytes good_sig = s.sign(s.signer_key, dsse_pae("application/vnd.in-toto+json", payload));
-  auto ok = verify_bundle_with_key(parse_or_throw(s.dsse_bundle(payload, good_sig)), root, s.signer(), bytes_ref(artifact));
+  auto ok =
+      verify_bundle_with_key(parse_or_throw(s.dsse_bundle(payload, good_sig)), root, s.signer(), bytes_ref(artifact));
   REQUIRE(ok.ok());
   CHECK(ok->payload() == payload);
 
   Bytes bad_sig = s.sign(s.signer_key, payload);  // signed the payload, not its PAE
-  auto r = verify_bundle_with_key(parse_or_throw(s.dsse_bundle(payload, bad_sig)), root, s.signer(), bytes_ref(artifact));
+  auto r =
+      verify_bundle_with_key(parse_or_throw(s.dsse_bundle(payload, bad_sig)), root, s.signer(), bytes_ref(artifact));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == Code::kBadSignature);
   CHECK(r.error().message == "DSSE signature does not verify with the signing key");

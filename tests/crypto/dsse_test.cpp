@@ -1,7 +1,8 @@
 // dsse_test.cpp: DSSE envelopes and the PAE, against the DSSE v1 specification's own example.
+#include "crypto/dsse.h"
+
 #include <catch2/catch.hpp>
 
-#include "crypto/dsse.h"
 #include "crypto/encoding.h"
 #include "crypto/sigstore_fixtures.h"
 
@@ -32,8 +33,8 @@ TEST_CASE("PAE matches the DSSE v1 specification example byte for byte", "[sigst
 }
 
 TEST_CASE("keyid may be empty, null or absent", "[sigstore][dsse]") {
-  Json sigs = Json::array({Json{{"sig", "AQID"}, {"keyid", ""}}, Json{{"sig", "AQID"}, {"keyid", nullptr}},
-                           Json{{"sig", "AQID"}}});
+  Json sigs = Json::array(
+      {Json{{"sig", "AQID"}, {"keyid", ""}}, Json{{"sig", "AQID"}, {"keyid", nullptr}}, Json{{"sig", "AQID"}}});
   auto env = parse_dsse_envelope(envelope(sigs), "env");
   REQUIRE(env.ok());
   REQUIRE(env->signatures.size() == 3);

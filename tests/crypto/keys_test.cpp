@@ -1,8 +1,9 @@
 // keys_test.cpp: keys and signature schemes, cross-checked against the openssl CLI in both directions.
+#include "crypto/keys.h"
+
 #include <catch2/catch.hpp>
 
 #include "crypto/encoding.h"
-#include "crypto/keys.h"
 #include "crypto/sigstore_fixtures.h"
 #include "test_support.h"
 
@@ -28,7 +29,9 @@ KeyFiles openssl_key(const TempDir& dir, const std::string& name, std::vector<st
   return k;
 }
 
-std::vector<std::uint8_t> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> bytes_of(std::string_view s) {
+  return {s.begin(), s.end()};
+}
 
 }  // namespace
 

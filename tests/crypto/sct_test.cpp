@@ -1,9 +1,10 @@
 // sct_test.cpp: embedded SCTs of real Fulcio leaves, against openssl's rendering and the CT logs of
 // the production root, each failure on its own.
+#include "crypto/sct.h"
+
 #include <catch2/catch.hpp>
 
 #include "crypto/encoding.h"
-#include "crypto/sct.h"
 #include "crypto/sigstore_fixtures.h"
 #include "test_support.h"
 
@@ -22,7 +23,9 @@ Certificate happy_leaf() {
 }
 
 // The Fulcio intermediate that issued the 2023 leaves: production CA #2, first certificate.
-Certificate fulcio_intermediate() { return default_trusted_root().certificate_authorities[1].chain.front(); }
+Certificate fulcio_intermediate() {
+  return default_trusted_root().certificate_authorities[1].chain.front();
+}
 
 }  // namespace
 
@@ -63,7 +66,8 @@ TEST_CASE("an SCT from a log missing in the root does not count", "[sigstore][sc
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == Code::kUntrusted);
   CHECK(r.error().message ==
-        "no valid SCT from a trusted CT log (SCT 1: log 3T0wasbHETJjGR4cmWc3AqJKXrjePK3/h4pygC8p7o4= is not a trusted CT log)");
+        "no valid SCT from a trusted CT log (SCT 1: log 3T0wasbHETJjGR4cmWc3AqJKXrjePK3/h4pygC8p7o4= is not a trusted "
+        "CT log)");
 }
 
 TEST_CASE("an SCT outside its CT log key's validity does not count", "[sigstore][sct]") {
@@ -89,7 +93,8 @@ TEST_CASE("an SCT under a log ID whose key is someone else's does not verify", "
 }
 
 TEST_CASE("a certificate without SCTs is reported as such", "[sigstore][sct]") {
-  auto certs = load_certificates_file(vectors_dir() / "model_signing/scripts/tests/keys/certificate/signing-key-cert.pem");
+  auto certs =
+      load_certificates_file(vectors_dir() / "model_signing/scripts/tests/keys/certificate/signing-key-cert.pem");
   REQUIRE(certs.ok());
   auto r = verify_embedded_scts(certs->front(), certs->front(), default_trusted_root());
   REQUIRE_FALSE(r.ok());

@@ -24,9 +24,15 @@ inline constexpr const char* kBeacon =
     "extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 inline constexpr const char* kGha = "https://token.actions.githubusercontent.com";
 
-inline fs::path conformance_dir() { return vectors_dir() / "sigstore-conformance"; }
-inline fs::path case_dir(const std::string& name) { return conformance_dir() / "cases" / name; }
-inline std::vector<std::uint8_t> a_txt() { return read_bytes(conformance_dir() / "cases" / "a.txt"); }
+inline fs::path conformance_dir() {
+  return vectors_dir() / "sigstore-conformance";
+}
+inline fs::path case_dir(const std::string& name) {
+  return conformance_dir() / "cases" / name;
+}
+inline std::vector<std::uint8_t> a_txt() {
+  return read_bytes(conformance_dir() / "cases" / "a.txt");
+}
 
 // case_json is a case's bundle as mutable JSON (ordered as nlohmann sorts; re-serialised to test).
 inline Json case_json(const std::string& name) {
@@ -41,12 +47,22 @@ inline crypto::Bundle parse_or_throw(const Json& j) {
   return std::move(b).value();
 }
 
-inline crypto::Bundle case_bundle(const std::string& name) { return parse_or_throw(case_json(name)); }
+inline crypto::Bundle case_bundle(const std::string& name) {
+  return parse_or_throw(case_json(name));
+}
 
-inline Json root_json(const fs::path& p) { return Json::parse(read_file(p)); }
-inline Json public_good_json() { return root_json(conformance_dir() / "trusted_root_public_good.json"); }
-inline Json staging_json() { return root_json(conformance_dir() / "trusted_root_staging.json"); }
-inline Json case_root_json(const std::string& name) { return root_json(case_dir(name) / "trusted_root.json"); }
+inline Json root_json(const fs::path& p) {
+  return Json::parse(read_file(p));
+}
+inline Json public_good_json() {
+  return root_json(conformance_dir() / "trusted_root_public_good.json");
+}
+inline Json staging_json() {
+  return root_json(conformance_dir() / "trusted_root_staging.json");
+}
+inline Json case_root_json(const std::string& name) {
+  return root_json(case_dir(name) / "trusted_root.json");
+}
 
 inline crypto::TrustedRoot root_or_throw(const Json& j) {
   auto r = crypto::parse_trusted_root(j.dump());

@@ -1,8 +1,9 @@
 // statement_test.cpp: in-toto statements as found in DSSE payloads of the conformance bundles.
+#include "crypto/statement.h"
+
 #include <catch2/catch.hpp>
 
 #include "crypto/sigstore_fixtures.h"
-#include "crypto/statement.h"
 
 namespace {
 

@@ -1,10 +1,11 @@
 // timestamp_test.cpp: RFC 3161 tokens from the conformance bundles (oracle: `openssl ts -verify`) and
 // from a throwaway TSA made with the openssl CLI, one failure at a time.
+#include "crypto/timestamp.h"
+
 #include <catch2/catch.hpp>
 
 #include "crypto/encoding.h"
 #include "crypto/sigstore_fixtures.h"
-#include "crypto/timestamp.h"
 #include "test_support.h"
 
 namespace {
@@ -101,15 +102,16 @@ TEST_CASE("the rekor2-happy-path token gives the genTime openssl reports and ope
   const Json& chain = root_j["timestampAuthorities"][0]["certChain"]["certificates"];
   write_file(dir / "leaf.pem", pem_of(chain[0]["rawBytes"]));
   write_file(dir / "root.pem", pem_of(chain[1]["rawBytes"]));
-  CHECK(openssl({"ts", "-reply", "-in", (dir / "t.tsr").string(), "-text"}).find("Time stamp: Jun 12 12:02:20 2025 GMT") !=
-        std::string::npos);
-  CHECK(openssl({"ts", "-verify", "-data", (dir / "sig").string(), "-in", (dir / "t.tsr").string(), "-CAfile",
-                 (dir / "root.pem").string(), "-untrusted", (dir / "leaf.pem").string(), "-attime",
-                 std::to_string(*gen)})
-            .find("Verification: OK") != std::string::npos);
+  CHECK(openssl({"ts", "-reply", "-in", (dir / "t.tsr").string(), "-text"})
+            .find("Time stamp: Jun 12 12:02:20 2025 GMT") != std::string::npos);
+  CHECK(
+      openssl({"ts", "-verify", "-data", (dir / "sig").string(), "-in", (dir / "t.tsr").string(), "-CAfile",
+               (dir / "root.pem").string(), "-untrusted", (dir / "leaf.pem").string(), "-attime", std::to_string(*gen)})
+          .find("Verification: OK") != std::string::npos);
 }
 
-TEST_CASE("tokens with and without embedded certificates verify against the root's TSA chain", "[sigstore][timestamp]") {
+TEST_CASE("tokens with and without embedded certificates verify against the root's TSA chain",
+          "[sigstore][timestamp]") {
   for (std::string name : {"rekor2-timestamp-with-embedded-cert", "rekor2-timestamp-without-embedded-cert"}) {
     INFO(name);
     Token t = case_token(name);
@@ -184,8 +186,7 @@ TEST_CASE("bytes that are not a TimeStampResp are malformed; bad tokens do not c
   CHECK(results.rejected[0].message.rfind("timestamp 1: ", 0) == 0);
 }
 
-TEST_CASE("a token from our own openssl TSA verifies; SHA-1 imprints and other TSAs do not",
-          "[sigstore][timestamp]") {
+TEST_CASE("a token from our own openssl TSA verifies; SHA-1 imprints and other TSAs do not", "[sigstore][timestamp]") {
   OwnTsa tsa;
   TrustedRoot root = tsa.root();
   auto good = tsa.stamp("signature bytes", "-sha256");

@@ -1,13 +1,14 @@
 // tlog_test.cpp: Merkle inclusion proofs against a naive RFC 6962 oracle, signed-note checkpoints and
 // Rekor SETs on real log data, and a synthetic log (key and signatures made by the openssl CLI) to
 // test each binding on its own.
-#include <catch2/catch.hpp>
+#include "crypto/tlog.h"
 
 #include <openssl/sha.h>
 
+#include <catch2/catch.hpp>
+
 #include "crypto/encoding.h"
 #include "crypto/sigstore_fixtures.h"
-#include "crypto/tlog.h"
 #include "test_support.h"
 
 namespace {
@@ -111,7 +112,9 @@ struct SyntheticLog {
   }
 };
 
-Json& entry0(Json& j) { return j["verificationMaterial"]["tlogEntries"][0]; }
+Json& entry0(Json& j) {
+  return j["verificationMaterial"]["tlogEntries"][0];
+}
 
 }  // namespace
 
@@ -142,14 +145,17 @@ TEST_CASE("inclusion proofs from the RFC 6962 oracle verify for every index of t
         CHECK(r.error().code == Code::kMismatch);
         auto shorter = p;
         shorter.pop_back();
-        CHECK_FALSE(verify_inclusion_proof(lh, static_cast<std::int64_t>(m), static_cast<std::int64_t>(n), shorter, root).ok());
+        CHECK_FALSE(
+            verify_inclusion_proof(lh, static_cast<std::int64_t>(m), static_cast<std::int64_t>(n), shorter, root).ok());
       }
       auto longer = p;
       longer.push_back(Bytes(32, 0));
-      CHECK_FALSE(verify_inclusion_proof(lh, static_cast<std::int64_t>(m), static_cast<std::int64_t>(n), longer, root).ok());
+      CHECK_FALSE(
+          verify_inclusion_proof(lh, static_cast<std::int64_t>(m), static_cast<std::int64_t>(n), longer, root).ok());
       if (n > 1) {
         std::size_t other = (m + 1) % n;
-        CHECK_FALSE(verify_inclusion_proof(lh, static_cast<std::int64_t>(other), static_cast<std::int64_t>(n), p, root).ok());
+        CHECK_FALSE(
+            verify_inclusion_proof(lh, static_cast<std::int64_t>(other), static_cast<std::int64_t>(n), p, root).ok());
       }
     }
   }
@@ -178,7 +184,8 @@ TEST_CASE("the real Rekor v1 proof of happy-path-v0.1 verifies and one changed h
 
   entry0(j)["inclusionProof"]["hashes"][3] = flip_b64(entry0(j)["inclusionProof"]["hashes"][3], 7);
   Bundle bad = parse_or_throw(j);
-  auto r = verify_entry_inclusion(bad.tlog_entries[0], *log, LogGeneration::kRekorV1, bad.tlog_entries[0].canonicalized_body);
+  auto r = verify_entry_inclusion(bad.tlog_entries[0], *log, LogGeneration::kRekorV1,
+                                  bad.tlog_entries[0].canonicalized_body);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == Code::kMismatch);
   CHECK(r.error().message.rfind("inclusion proof: computed root ", 0) == 0);
@@ -212,7 +219,8 @@ TEST_CASE("the SET covers body, integrated time, log ID and the global log index
   auto outside = verify_set(e, late);
   REQUIRE_FALSE(outside.ok());
   CHECK(outside.error().code == Code::kUntrusted);
-  CHECK(outside.error().message == "inclusion promise: integrated time 2023-07-12T15:56:36Z is outside the log key's validity");
+  CHECK(outside.error().message ==
+        "inclusion promise: integrated time 2023-07-12T15:56:36Z is outside the log key's validity");
   TransparencyLog ended = *log;
   ended.valid_for.end_ms = e.integrated_time * 1000;  // closed interval: still valid
   CHECK(verify_set(e, ended).ok());

@@ -1,9 +1,10 @@
 // trusted_root_test.cpp: trusted roots (the embedded production root, staging, and one-field edits).
+#include "crypto/trusted_root.h"
+
 #include <catch2/catch.hpp>
 
 #include "crypto/sigstore_fixtures.h"
 #include "crypto/tlog.h"
-#include "crypto/trusted_root.h"
 #include "test_support.h"
 
 namespace {
@@ -66,7 +67,8 @@ TEST_CASE("Rekor v1 and CT log IDs are the sha256sum of the log key's SPKI", "[s
   }
 }
 
-TEST_CASE("the staging root's PKCS#1 CT key is read as RSA and its ID hashes the SPKI form", "[sigstore][trusted_root]") {
+TEST_CASE("the staging root's PKCS#1 CT key is read as RSA and its ID hashes the SPKI form",
+          "[sigstore][trusted_root]") {
   TempDir dir;
   Json j = staging_json();
   bool seen = false;
@@ -75,15 +77,16 @@ TEST_CASE("the staging root's PKCS#1 CT key is read as RSA and its ID hashes the
       seen = true;
       auto raw = b64(c["publicKey"]["rawBytes"]);
       write_file(dir / "pkcs1.der", std::string(raw.begin(), raw.end()));
-      openssl({"rsa", "-RSAPublicKey_in", "-inform", "DER", "-in", (dir / "pkcs1.der").string(), "-pubout",
-               "-outform", "DER", "-out", (dir / "spki.der").string()});
+      openssl({"rsa", "-RSAPublicKey_in", "-inform", "DER", "-in", (dir / "pkcs1.der").string(), "-pubout", "-outform",
+               "DER", "-out", (dir / "spki.der").string()});
       CHECK(sha256sum_hex(dir / "spki.der") == to_hex(b64(c["logId"]["keyId"])));
     }
   }
   CHECK(seen);
   TrustedRoot root = root_or_throw(j);
-  CHECK(std::any_of(root.ctlogs.begin(), root.ctlogs.end(),
-                    [](const TransparencyLog& l) { return l.key_details == "PKCS1_RSA_PKCS1V5" && l.key->type() == KeyType::kRsa; }));
+  CHECK(std::any_of(root.ctlogs.begin(), root.ctlogs.end(), [](const TransparencyLog& l) {
+    return l.key_details == "PKCS1_RSA_PKCS1V5" && l.key->type() == KeyType::kRsa;
+  }));
 }
 
 TEST_CASE("a tlog key without validFor.start makes the root invalid", "[sigstore][trusted_root]") {
@@ -105,7 +108,8 @@ TEST_CASE("trusted root media type, hash algorithm and empty chains are checked"
   Json mt = public_good_json();
   mt["mediaType"] = "application/vnd.dev.sigstore.trustedroot.v0.9+json";
   CHECK(root_error(mt).code == Code::kUnsupported);
-  for (std::string ok : {"application/vnd.dev.sigstore.trustedroot.v0.1+json", "application/vnd.dev.sigstore.trustedroot.v0.2+json"}) {
+  for (std::string ok :
+       {"application/vnd.dev.sigstore.trustedroot.v0.1+json", "application/vnd.dev.sigstore.trustedroot.v0.2+json"}) {
     mt["mediaType"] = ok;
     CHECK(parse_trusted_root(mt.dump()).ok());
   }

@@ -1,10 +1,11 @@
 // x509_test.cpp: certificates, Fulcio extensions and path validation, checked against the openssl CLI
 // and the certificates shipped with the upstream vectors.
+#include "crypto/x509.h"
+
 #include <catch2/catch.hpp>
 
 #include "crypto/encoding.h"
 #include "crypto/sigstore_fixtures.h"
-#include "crypto/x509.h"
 #include "test_support.h"
 
 namespace {
@@ -14,7 +15,9 @@ using namespace modelgate::crypto;
 using namespace modelgate::testing;
 using namespace modelgate::testing::sigstore;
 
-fs::path pki_dir() { return vectors_dir() / "model_signing/scripts/tests/keys/certificate"; }
+fs::path pki_dir() {
+  return vectors_dir() / "model_signing/scripts/tests/keys/certificate";
+}
 
 Certificate load_one(const fs::path& p) {
   auto certs = load_certificates_file(p);
@@ -23,13 +26,17 @@ Certificate load_one(const fs::path& p) {
   return certs->front();
 }
 
-std::string hex_of(std::string_view s) { return to_hex(as_bytes(s)); }
+std::string hex_of(std::string_view s) {
+  return to_hex(as_bytes(s));
+}
 
 // make_cert asks openssl for a self-signed P-256 certificate with the given -addext values.
 Certificate make_cert(const TempDir& dir, const std::string& name, const std::vector<std::string>& exts) {
-  std::vector<std::string> args = {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                   "-keyout", (dir / (name + ".key")).string(), "-subj", "/CN=" + name, "-days", "1",
-                                   "-out", (dir / (name + ".pem")).string()};
+  std::vector<std::string> args = {"req",    "-x509",       "-newkey",
+                                   "ec",     "-pkeyopt",    "ec_paramgen_curve:P-256",
+                                   "-nodes", "-keyout",     (dir / (name + ".key")).string(),
+                                   "-subj",  "/CN=" + name, "-days",
+                                   "1",      "-out",        (dir / (name + ".pem")).string()};
   for (const auto& e : exts) {
     args.push_back("-addext");
     args.push_back(e);
@@ -50,7 +57,8 @@ std::int64_t unix_time(const std::string& rfc3339) {
 TEST_CASE("certificate validity times equal what openssl prints", "[sigstore][x509]") {
   for (std::string name : {"ca-cert.pem", "int-ca-cert.pem", "signing-key-cert.pem"}) {
     Certificate c = load_one(pki_dir() / name);
-    std::string dates = openssl({"x509", "-noout", "-dates", "-dateopt", "iso_8601", "-in", (pki_dir() / name).string()});
+    std::string dates =
+        openssl({"x509", "-noout", "-dates", "-dateopt", "iso_8601", "-in", (pki_dir() / name).string()});
     // "notBefore=2025-05-02 23:36:28Z\nnotAfter=2035-04-30 23:36:28Z\n"
     auto nb = dates.substr(dates.find("notBefore=") + 10, 20);
     auto na = dates.substr(dates.find("notAfter=") + 9, 20);
@@ -132,8 +140,9 @@ TEST_CASE("the Fulcio leaf of happy-path-v0.1 has the beacon identity and the Gi
 
 TEST_CASE("SAN values include URI, email and the Fulcio otherName in order", "[sigstore][x509]") {
   TempDir dir;
-  Certificate c = make_cert(dir, "san", {"subjectAltName=otherName:1.3.6.1.4.1.57264.1.7;UTF8:foo!oidc.local,"
-                                         "email:a@b.example,URI:https://x.example/z,DNS:ignored.example"});
+  Certificate c = make_cert(dir, "san",
+                            {"subjectAltName=otherName:1.3.6.1.4.1.57264.1.7;UTF8:foo!oidc.local,"
+                             "email:a@b.example,URI:https://x.example/z,DNS:ignored.example"});
   CHECK(c.san_values() == std::vector<std::string>{"foo!oidc.local", "a@b.example", "https://x.example/z"});
   // An otherName with another type-id is not an identity.
   Certificate other = make_cert(dir, "san2", {"subjectAltName=otherName:1.2.3.4;UTF8:nobody"});
@@ -190,7 +199,8 @@ TEST_CASE("PEM parsing reads every certificate block and rejects junk", "[sigsto
 }
 
 TEST_CASE("RFC 3339 timestamps agree with date(1) and reject sloppy forms", "[sigstore][x509]") {
-  for (std::string t : {"2022-04-13T20:06:15Z", "1970-01-01T00:00:00Z", "2000-02-29T12:00:00Z", "2038-01-19T03:14:08Z"}) {
+  for (std::string t :
+       {"2022-04-13T20:06:15Z", "1970-01-01T00:00:00Z", "2000-02-29T12:00:00Z", "2038-01-19T03:14:08Z"}) {
     auto ms = parse_rfc3339_ms(t);
     REQUIRE(ms.ok());
     CHECK(*ms == unix_time(t) * 1000);
