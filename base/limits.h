@@ -21,8 +21,10 @@ inline constexpr std::size_t kMaxTlogEntries = 32;
 inline constexpr std::size_t kMaxTimestamps = 32;
 // DSSE signatures per envelope: Sigstore needs exactly one; a few more for multi-signer envelopes.
 inline constexpr std::size_t kMaxDsseSignatures = 16;
-// in-toto subjects per statement and digests per subject (sigstore-go's limits).
-inline constexpr std::size_t kMaxStatementSubjects = 1024;
+// in-toto subjects per statement: legacy model_signing Digests/v0.1 statements carry one subject
+// per file, so as many as a model has resources (the payload size bound applies first anyway).
+inline constexpr std::size_t kMaxStatementSubjects = 1'000'000;  // = kMaxResources below
+// Digests per in-toto subject (sigstore-go's limit).
 inline constexpr std::size_t kMaxSubjectDigests = 32;
 // Signed-note signature lines in one checkpoint (log + witness cosignatures).
 inline constexpr std::size_t kMaxCheckpointSignatures = 64;

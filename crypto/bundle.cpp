@@ -183,10 +183,6 @@ Result<void> parse_material(const Json& vm, Bundle& b) {
     }
   } else if (find_field(vm, "x509CertificateChain") != nullptr) {
     b.material = MaterialKind::kCertificateChain;
-    if (b.version == BundleVersion::kV03) {
-      return make_error(Code::kMalformed,
-                        at(p, "x509CertificateChain") + ": not allowed in bundle v0.3 (use certificate)");
-    }
     MG_ASSIGN_OR_RETURN(const Json* chain, get_object(vm, "x509CertificateChain", p));
     std::string cp = at(p, "x509CertificateChain");
     MG_TRY(check_known_fields(*chain, {"certificates"}, cp));

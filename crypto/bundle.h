@@ -63,8 +63,9 @@ struct Bundle {
 // unknown fields rejected). Shape rules of sigstore_verify.md §1-2: the four known media types,
 // exactly one verification material and one content, non-empty certificate lists, base64 and
 // int64 fields, logIndex ≥ 0, ≤ kMaxTlogEntries entries and ≤ kMaxTimestamps distinct timestamps,
-// v0.1 entries carry a SET, v0.2+ entries carry an inclusion proof, a proof carries a checkpoint,
-// and v0.3 does not use x509CertificateChain. Nothing is verified. The result owns its bytes.
+// v0.1 entries carry a SET, v0.2+ entries carry an inclusion proof, a proof carries a checkpoint.
+// v0.3 with x509CertificateChain parses (model_signing's certificate method writes it);
+// verify_bundle_keyless refuses it. Nothing is verified. The result owns its bytes.
 // Errors: kMalformed, kUnsupported (unknown media type), kLimit. Thread-safe.
 [[nodiscard]] Result<Bundle> parse_bundle(std::string_view json);
 

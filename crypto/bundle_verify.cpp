@@ -76,6 +76,10 @@ class BundleVerifierImpl {
     if (b_.certificates_der.empty()) {
       return make_error(Code::kMalformed, "bundle has no certificate");
     }
+    // sigstore-go: a v0.3 bundle carries its Fulcio leaf as `certificate`, never as a chain.
+    if (b_.version == BundleVersion::kV03 && b_.material == MaterialKind::kCertificateChain) {
+      return make_error(Code::kMalformed, "bundle v0.3 must carry certificate, not x509CertificateChain");
+    }
     MG_ASSIGN_OR_RETURN_CTX(Certificate leaf, Certificate::from_der(b_.certificates_der.front()), "certificate");
     leaf_ = leaf;
     MG_TRY(prepare());

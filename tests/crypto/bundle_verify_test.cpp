@@ -327,6 +327,14 @@ TEST_CASE("another artifact fails at the log body when the bundle carries no dig
   CHECK(none.code == Code::kUnsupported);
 }
 
+TEST_CASE("a v0.3 bundle with an x509CertificateChain is refused for keyless verification", "[sigstore][bundle_verify]") {
+  Json j = case_json("happy-path-v0.2");
+  j["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.3+json";
+  Error e = keyless_error(j, default_trusted_root());
+  CHECK(e.code == Code::kMalformed);
+  CHECK(e.message == "bundle v0.3 must carry certificate, not x509CertificateChain");
+}
+
 TEST_CASE("a public-key bundle is refused in keyless mode and a certificate bundle in key mode",
           "[sigstore][bundle_verify]") {
   Error e = keyless_error(case_json("managed-key-happy-path"), default_trusted_root());

@@ -39,6 +39,14 @@ TEST_CASE("the statement in happy-path-intoto-in-dsse-v3 names a.txt by its sha2
   CHECK(found);
 }
 
+TEST_CASE("subjects may carry annotations (legacy model_signing Digests/v0.1)", "[sigstore][statement]") {
+  Json j = minimal();
+  j["subject"][0]["annotations"] = Json{{"actual_hash_algorithm", "file-sha256"}};
+  auto st = parse(j);
+  REQUIRE(st.ok());
+  CHECK(st->subjects[0].digest.at("sha256") == "ab");
+}
+
 TEST_CASE("statement v0.1 is accepted and other types are unsupported", "[sigstore][statement]") {
   Json j = minimal();
   j["_type"] = "https://in-toto.io/Statement/v0.1";
@@ -59,11 +67,15 @@ TEST_CASE("statements with missing or malformed subjects are rejected", "[sigsto
   Json no_pt = minimal();
   no_pt.erase("predicateType");
   CHECK(parse(no_pt).error().message == "statement.predicateType: is missing");
+  // One subject per file (legacy model_signing): thousands are fine; the payload size is the bound.
   Json many = minimal();
-  for (int i = 0; i < 1024; ++i) {
+  for (int i = 0; i < 5000; ++i) {
     many["subject"].push_back(many["subject"][0]);
   }
-  auto r = parse(many);
+  CHECK(parse(many).ok());
+  std::string huge = minimal().dump();
+  huge.append((48u << 20) + 1 - huge.size(), ' ');
+  auto r = parse_statement(as_bytes(huge));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == Code::kLimit);
   auto not_json = parse_statement(as_bytes("{"));
