@@ -241,7 +241,8 @@ TEST_CASE("a DSSE envelope with two signatures parses; the verifier enforces one
 TEST_CASE("model_signing certificate bundles (v0.3 with a chain, no tlog entries) parse", "[sigstore][bundle]") {
   for (std::string v : {"v0.3.1", "v1.0.0", "v1.1.0"}) {
     INFO(v);
-    auto b = parse_bundle(read_file(vectors_dir() / "model_signing/scripts/tests" / (v + "-certificate") / "model.sig"));
+    auto b =
+        parse_bundle(read_file(vectors_dir() / "model_signing/scripts/tests" / (v + "-certificate") / "model.sig"));
     REQUIRE(b.ok());
     CHECK(b->material == MaterialKind::kCertificateChain);
     CHECK(b->certificates_der.size() >= 2);

@@ -327,7 +327,8 @@ TEST_CASE("another artifact fails at the log body when the bundle carries no dig
   CHECK(none.code == Code::kUnsupported);
 }
 
-TEST_CASE("a v0.3 bundle with an x509CertificateChain is refused for keyless verification", "[sigstore][bundle_verify]") {
+TEST_CASE("a v0.3 bundle with an x509CertificateChain is refused for keyless verification",
+          "[sigstore][bundle_verify]") {
   Json j = case_json("happy-path-v0.2");
   j["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.3+json";
   Error e = keyless_error(j, default_trusted_root());
@@ -532,4 +533,95 @@ TEST_CASE("a synthetic bundle from a log missing in the root has no evidence", "
   auto t = verify_bundle_with_key(parse_or_throw(b), root_or_throw(empty_root), s.signer(), bytes_ref(artifact));
   REQUIRE_FALSE(t.ok());
   CHECK(t.error().message == "no trusted signing time (no verified timestamp or inclusion promise)");
+}
+
+// --- properties under random corruption (a deterministic, in-process fuzz) -----------------------
+
+TEST_CASE("one flipped bit in any signed field of a good bundle is always rejected", "[sigstore][bundle_verify]") {
+  struct Target {
+    std::string name;
+    std::vector<std::vector<std::string>> fields;  // JSON paths of base64 fields the evidence covers
+  };
+  const std::vector<std::string> kBody = {"verificationMaterial", "tlogEntries", "0", "canonicalizedBody"};
+  const std::vector<Target> targets = {
+      {"happy-path-v0.1",
+       {kBody,
+        {"messageSignature", "signature"},
+        {"verificationMaterial", "x509CertificateChain", "certificates", "0", "rawBytes"},
+        {"verificationMaterial", "tlogEntries", "0", "inclusionPromise", "signedEntryTimestamp"},
+        {"verificationMaterial", "tlogEntries", "0", "inclusionProof", "rootHash"},
+        {"verificationMaterial", "tlogEntries", "0", "logId", "keyId"}}},
+      {"happy-path-intoto-in-dsse-v3",
+       {kBody,
+        {"dsseEnvelope", "payload"},
+        {"dsseEnvelope", "signatures", "0", "sig"},
+        {"verificationMaterial", "certificate", "rawBytes"}}},
+      {"rekor2-happy-path",
+       {kBody, {"messageSignature", "signature"}, {"verificationMaterial", "certificate", "rawBytes"}}},
+      // Not the whole RFC 3161 token: the certificates embedded in it are outside the CMS signature
+      // and unused when the root supplies the TSA chain, so flips there are (rightly) harmless.
+  };
+  std::uint64_t seed = 1;
+  int rejected = 0;
+  for (const auto& t : targets) {
+    TrustedRoot root = fs::exists(case_dir(t.name) / "trusted_root.json") ? root_or_throw(case_root_json(t.name))
+                                                                          : default_trusted_root();
+    for (const auto& field : t.fields) {
+      for (int trial = 0; trial < 6; ++trial, ++seed) {
+        Json j = case_json(t.name);
+        Json* node = &j;
+        for (const auto& k : field) {
+          node = std::isdigit(static_cast<unsigned char>(k[0])) ? &(*node)[std::stoul(k)] : &(*node)[k];
+        }
+        Bytes bytes = b64(*node);
+        auto r = random_bytes(8, seed);
+        std::size_t pos = (static_cast<std::size_t>(r[0]) << 16 | r[1] << 8 | r[2]) % bytes.size();
+        bytes[pos] ^= static_cast<std::uint8_t>(1u << (r[3] % 8));
+        *node = base64_encode(bytes);
+        INFO(t.name << " field " << field.back() << " byte " << pos);
+        auto parsed = parse_bundle(j.dump());
+        if (!parsed.ok()) {
+          CHECK(parsed.error().code != Code::kInternal);
+          ++rejected;
+          continue;
+        }
+        auto v = verify_bundle_keyless(*parsed, root, beacon(),
+                                       t.name == "happy-path-intoto-in-dsse-v3" ? ArtifactRef{} : bytes_ref(a_txt()));
+        REQUIRE_FALSE(v.ok());
+        CHECK(v.error().code != Code::kInternal);
+        ++rejected;
+      }
+    }
+  }
+  CHECK(rejected == 13 * 6);
+}
+
+TEST_CASE("random byte damage to bundle text never crashes and never reports an internal error",
+          "[sigstore][bundle_verify]") {
+  const std::string names[] = {"happy-path-v0.1", "happy-path-intoto-in-dsse-v3", "rekor2-happy-path",
+                               "managed-key-happy-path"};
+  auto key = load_public_key_file(case_dir("managed-key-happy-path") / "key.pub");
+  REQUIRE(key.ok());
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    const std::string& name = names[seed % 4];
+    std::string text = read_file(case_dir(name) / "bundle.sigstore.json");
+    auto r = random_bytes(16, 1000 + seed);
+    for (int k = 0; k < 1 + r[0] % 4; ++k) {
+      std::size_t pos = (static_cast<std::size_t>(r[1 + 3 * k]) << 8 | r[2 + 3 * k]) * 7919 % text.size();
+      text[pos] = static_cast<char>(r[3 + 3 * k]);
+    }
+    auto parsed = parse_bundle(text);
+    if (!parsed.ok()) {
+      CHECK(parsed.error().code != Code::kInternal);
+      continue;
+    }
+    TrustedRoot root =
+        fs::exists(case_dir(name) / "trusted_root.json") ? root_or_throw(case_root_json(name)) : default_trusted_root();
+    auto v = name == "managed-key-happy-path" ? verify_bundle_with_key(*parsed, root, *key, bytes_ref(a_txt()))
+                                              : verify_bundle_keyless(*parsed, root, beacon(), bytes_ref(a_txt()));
+    if (!v.ok()) {
+      INFO(name << " seed " << seed << ": " << v.error().message);
+      CHECK(v.error().code != Code::kInternal);
+    }
+  }
 }
