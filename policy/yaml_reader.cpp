@@ -1,6 +1,8 @@
 // yaml_reader.cpp: bounded, strict YAML under the policy parsers (yaml-cpp exceptions stop here).
 #include "policy/yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,8 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <optional>
+#include <sstream>
 
 #include "base/limits.h"
 
@@ -199,6 +203,43 @@ class Checker {
 
 bool is_plain(const YAML::Node& n) { return n.Tag() == "?"; }
 
+// DocumentStarts records where each document starts and ignores everything else.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark last = YAML::Mark::null_mark();
+};
+
+// find_stuck_document returns the mark where yaml-cpp 0.7's document loop stops advancing, if
+// it does. A token no rule consumes (a ',' outside a flow collection) makes
+// Parser::HandleNextDocument report an empty document at the same position forever, and
+// YAML::LoadAll then allocates until the process dies (jbeder/yaml-cpp#1040, fixed upstream
+// after 0.7 by PR #1319). Every real document starts after the previous one, so a repeated start
+// is the bug. Throws what yaml-cpp throws.
+std::optional<YAML::Mark> find_stuck_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  long previous = -1;
+  std::size_t documents = 0;
+  while (parser.HandleNextDocument(starts)) {
+    if (starts.last.pos <= previous || ++documents > text.size() + 1) {
+      return starts.last;
+    }
+    previous = starts.last.pos;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<std::string> read_text_file(const std::filesystem::path& path, std::size_t max_bytes) {
@@ -267,7 +308,19 @@ std::vector<YAML::Node> load_documents(std::string_view text, const std::string&
   }
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    const std::string owned(text);
+    if (const auto stuck = find_stuck_document(owned)) {
+      const Position at = stuck->line >= 0 && stuck->column >= 0
+                              ? make_position(file, static_cast<std::size_t>(stuck->line),
+                                              static_cast<std::size_t>(stuck->column))
+                              : Position{file, 0, 0};
+      const bool comma = stuck->pos >= 0 && static_cast<std::size_t>(stuck->pos) < owned.size() &&
+                         owned[static_cast<std::size_t>(stuck->pos)] == ',';
+      out.error(at, Code::kMalformed, comma ? "cannot parse YAML: unexpected \",\"" : "cannot parse YAML: unexpected token",
+                comma ? "',' separates items only inside [...] or {...}" : "");
+      return {};
+    }
+    docs = YAML::LoadAll(owned);
   } catch (const YAML::Exception& e) {
     Position at{file, 0, 0};
     std::string hint;

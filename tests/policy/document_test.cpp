@@ -379,6 +379,16 @@ TEST_CASE("empty documents are skipped and several policies share a file", "[pol
   CHECK(out.policies[1].name.value == "second1");
 }
 
+TEST_CASE("inputs that make yaml-cpp 0.7 loop forever are syntax errors", "[policy]") {
+  // jbeder/yaml-cpp#1040: a ',' where a document starts; YAML::LoadAll would allocate until killed.
+  for (const char* text : {",", ",\n", "[a]\n,\n", "{a: b}\n,", "a: 1\n---\n,x\n"}) {
+    INFO(text);
+    const ParseOutcome out = parse_policy_documents(text, "loop.yaml");
+    REQUIRE(out.diagnostics.size() == 1);
+    CHECK(out.diagnostics[0].message == "cannot parse YAML: unexpected \",\"");
+  }
+}
+
 TEST_CASE("a file with no documents yields no policies and no errors", "[policy]") {
   const ParseOutcome out = parse_policy_documents("# just a comment\n", "c.yaml");
   CHECK(out.ok());
