@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "crypto/encoding.h"
+#include "crypto/quote.h"
 
 namespace modelgate::crypto {
 
@@ -31,7 +32,7 @@ class StrictSax : public nlohmann::json_sax<Json> {
   bool key(string_t& k) override {
     Json& obj = *stack_.back();
     if (obj.contains(k)) {
-      return fail(Code::kMalformed, "duplicate key \"" + k.substr(0, 64) + "\"");
+      return fail(Code::kMalformed, "duplicate key " + quote_untrusted(k, 64));
     }
     pending_key_ = std::move(k);
     return true;
@@ -235,7 +236,10 @@ Result<void> check_known_fields(const Json& obj, std::initializer_list<std::stri
       }
     }
     if (!found) {
-      return make_error(Code::kMalformed, join(path, it.key().substr(0, 64)) + ": unknown field");
+      // Plain keys read as a path ("bundle.extra"); anything needing escapes is shown quoted.
+      std::string quoted = quote_untrusted(it.key(), 64);
+      bool plain = quoted.size() == it.key().size() + 2;
+      return make_error(Code::kMalformed, join(path, plain ? it.key() : quoted) + ": unknown field");
     }
   }
   return ok_status();

@@ -50,34 +50,6 @@ Result<std::string> read_signature_file(const fs::path& path) {
   return data;
 }
 
-// parse_model_signing_bundle is parse_bundle for the key and certificate methods.
-// model_signing writes `x509CertificateChain` inside v0.3 bundles (model_signing.md §1.1, every
-// *-certificate vector); parse_bundle refuses that combination (a sigstore-go rule for keyless
-// bundles). Such a bundle is parsed under the v0.2 spelling, whose rules differ from v0.3 only
-// there, and reported as v0.3 again. TODO(#3): drop once parse_bundle takes an option for it.
-Result<Bundle> parse_model_signing_bundle(std::string_view json) {
-  auto first = parse_bundle(json);
-  if (first.ok()) {
-    return first;
-  }
-  auto doc = parse_json(json, JsonLimits{limits::kMaxBundleBytes, limits::kMaxJsonDepth});
-  if (!doc.ok() || !doc.value().is_object()) {
-    return first;
-  }
-  Json& j = doc.value();
-  const Json* media = find_field(j, "mediaType");
-  const Json* vm = find_field(j, "verificationMaterial");
-  if (media == nullptr || !media->is_string() || *media != "application/vnd.dev.sigstore.bundle.v0.3+json" ||
-      vm == nullptr || !vm->is_object() || find_field(*vm, "x509CertificateChain") == nullptr) {
-    return first;
-  }
-  j["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.2";
-  MG_ASSIGN_OR_RETURN(Bundle b, parse_bundle(j.dump()));
-  b.media_type = "application/vnd.dev.sigstore.bundle.v0.3+json";
-  b.version = BundleVersion::kV03;
-  return b;
-}
-
 bool is_ec_curve(KeyType t) {
   return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;
 }
@@ -189,9 +161,7 @@ class ModelVerifierImpl {
 
   Result<VerifiedModel> run() {
     MG_ASSIGN_OR_RETURN_CTX(std::string json, read_signature_file(signature_path_), sig_label_);
-    bool keyless = std::holds_alternative<SigstoreMethod>(method_);
-    MG_ASSIGN_OR_RETURN_CTX(Bundle bundle, keyless ? parse_bundle(json) : parse_model_signing_bundle(json),
-                            sig_label_ + ": bundle");
+    MG_ASSIGN_OR_RETURN_CTX(Bundle bundle, parse_bundle(json), sig_label_ + ": bundle");
     check("bundle: " + bundle.media_type + " (" + std::to_string(json.size()) + " bytes)");
 
     std::vector<std::uint8_t> payload;

@@ -70,3 +70,14 @@ TEST_CASE("unknown fields are named in the error", "[json]") {
   REQUIRE(r.error().message == "bundle.sneaky: unknown field");
   REQUIRE(crypto::check_known_fields(*doc, {"known", "sneaky"}, "bundle").ok());
 }
+
+TEST_CASE("hostile unknown and duplicate keys are escaped in error messages", "[json]") {
+  auto doc = crypto::parse_json("{\"a\\u001b[31mb\":1}", kLimits);
+  REQUIRE(doc.ok());
+  auto r = crypto::check_known_fields(*doc, {"known"}, "bundle");
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.error().message == "bundle.\"a\\x1b[31mb\": unknown field");
+  auto dup = crypto::parse_json("{\"\xc3\xa9\":1,\"\xc3\xa9\":2}", kLimits);
+  REQUIRE_FALSE(dup.ok());
+  REQUIRE_THAT(dup.error().message, Catch::Contains("duplicate key \"\\xc3\\xa9\""));
+}
