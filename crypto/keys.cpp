@@ -1,5 +1,7 @@
 #include "crypto/keys.h"
 
+#include "base/read_file.h"
+
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
@@ -70,27 +72,11 @@ std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) {
 }
 
 Result<std::string> read_small_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return make_error(Code::kNotFound, path.string() + ": does not exist");
+  auto r = read_regular_file(path, limits::kMaxKeyFileBytes);
+  if (!r.ok()) {
+    return std::move(r).error().context(path.string());
   }
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    return make_error(Code::kIo, path.string() + ": cannot stat: " + ec.message());
-  }
-  if (size > limits::kMaxKeyFileBytes) {
-    return make_error(Code::kLimit, path.string() + ": file is " + std::to_string(size) + " bytes (limit " +
-                                        std::to_string(limits::kMaxKeyFileBytes) + ")");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_error(Code::kIo, path.string() + ": cannot open");
-  }
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    return make_error(Code::kIo, path.string() + ": cannot read");
-  }
-  return data;
+  return std::move(r).value();
 }
 
 bool looks_like_pem(std::string_view text) {

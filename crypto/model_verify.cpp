@@ -1,5 +1,7 @@
 #include "crypto/model_verify.h"
 
+#include "base/read_file.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -25,30 +27,7 @@ namespace {
 
 // read_signature_file reads at most limits::kMaxBundleBytes. kNotFound / kIo are "cannot open"
 // (a usage problem for the CLI), kLimit is a hostile or wrong file.
-Result<std::string> read_signature_file(const fs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return make_error(errno == ENOENT ? Code::kNotFound : Code::kIo, "cannot open: " + std::string(std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return make_error(Code::kIo, "cannot open: not a regular file");
-  }
-  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxBundleBytes) {
-    return make_error(Code::kLimit, "too large (" + std::to_string(st.st_size) + " > " +
-                                        std::to_string(limits::kMaxBundleBytes) + " bytes)");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_error(Code::kIo, "cannot open");
-  }
-  std::string data;
-  data.resize(static_cast<std::size_t>(st.st_size));
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  if (static_cast<std::size_t>(in.gcount()) != data.size() || in.peek() != std::char_traits<char>::eof()) {
-    return make_error(Code::kIo, "cannot read: the file changed while it was read");
-  }
-  return data;
-}
+Result<std::string> read_signature_file(const fs::path& path) { return read_regular_file(path, limits::kMaxBundleBytes); }
 
 bool is_ec_curve(KeyType t) {
   return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;

@@ -1,5 +1,7 @@
 #include "crypto/trusted_root.h"
 
+#include "base/read_file.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -243,23 +245,11 @@ Result<TrustedRoot> parse_trusted_root(std::string_view json) {
 }
 
 Result<TrustedRoot> load_trusted_root_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return make_error(Code::kNotFound, path.string() + ": does not exist");
+  auto read = read_regular_file(path, limits::kMaxTrustedRootBytes);
+  if (!read.ok()) {
+    return std::move(read).error().context(path.string());
   }
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    return make_error(Code::kIo, path.string() + ": cannot stat: " + ec.message());
-  }
-  if (size > limits::kMaxTrustedRootBytes) {
-    return make_error(Code::kLimit, path.string() + ": file is " + std::to_string(size) + " bytes (limit " +
-                                        std::to_string(limits::kMaxTrustedRootBytes) + ")");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_error(Code::kIo, path.string() + ": cannot open");
-  }
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data = std::move(read).value();
   auto r = parse_trusted_root(data);
   if (!r.ok()) {
     return std::move(r).error().context(path.string());

@@ -1,5 +1,7 @@
 #include "crypto/x509.h"
 
+#include "base/read_file.h"
+
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -275,22 +277,11 @@ Result<std::vector<Certificate>> parse_pem_certificates(std::string_view pem) {
 }
 
 Result<std::vector<Certificate>> load_certificates_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return make_error(Code::kNotFound, path.string() + ": does not exist");
+  auto read = read_regular_file(path, limits::kMaxKeyFileBytes);
+  if (!read.ok()) {
+    return std::move(read).error().context(path.string());
   }
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    return make_error(Code::kIo, path.string() + ": cannot stat: " + ec.message());
-  }
-  if (size > limits::kMaxKeyFileBytes) {
-    return make_error(Code::kLimit, path.string() + ": file is " + std::to_string(size) + " bytes");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return make_error(Code::kIo, path.string() + ": cannot open");
-  }
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string data = std::move(read).value();
   if (data.find("-----BEGIN ") != std::string::npos) {
     auto r = parse_pem_certificates(data);
     if (!r.ok()) {

@@ -1,6 +1,8 @@
 // yaml_reader.cpp: bounded, strict YAML under the policy parsers (yaml-cpp exceptions stop here).
 #include "policy/yaml_reader.h"
 
+#include "base/read_file.h"
+
 #include <yaml-cpp/eventhandler.h>
 
 #include <fcntl.h>
@@ -243,53 +245,12 @@ std::optional<YAML::Mark> find_stuck_document(const std::string& text) {
 }  // namespace
 
 Result<std::string> read_text_file(const std::filesystem::path& path, std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    return make_error(Code::kIo, "cannot open: " + std::string(std::strerror(errno)));
+  auto r = read_regular_file(path, max_bytes);
+  if (!r.ok() && r.error().code == Code::kNotFound) {
+    // For lint every input that cannot be read is one class (exit 2), missing or not.
+    return make_error(Code::kIo, std::move(r).error().message);
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    return make_error(Code::kIo, "cannot stat: " + std::string(std::strerror(errno)));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    return make_error(Code::kIo, "is a directory");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return make_error(Code::kIo, "not a regular file");
-  }
-  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-    return make_error(Code::kLimit, "file too large (" + std::to_string(st.st_size) + " > " +
-                                        std::to_string(max_bytes) + " bytes)");
-  }
-  std::string text;
-  text.resize(static_cast<std::size_t>(st.st_size));
-  std::size_t got = 0;
-  // Read one byte past the stat size so a file that grew after fstat is caught, not truncated.
-  char extra = 0;
-  while (true) {
-    char* dst = got < text.size() ? text.data() + got : &extra;
-    const std::size_t want = got < text.size() ? text.size() - got : 1;
-    const ssize_t n = ::read(fd, dst, want);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return make_error(Code::kIo, "cannot read: " + std::string(std::strerror(errno)));
-    }
-    if (n == 0) {
-      break;
-    }
-    if (got >= text.size()) {
-      return make_error(Code::kIo, "file changed while being read");
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  text.resize(got);
-  return text;
+  return r;
 }
 
 std::vector<YAML::Node> load_documents(std::string_view text, const std::string& file, const ReadLimits& limits,

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "admission/cli/commands.h"
+#include "base/read_file.h"
 #include "base/limits.h"
 #include "crypto/bundle.h"
 #include "crypto/bundle_verify.h"
@@ -48,27 +49,12 @@ int failed(const std::string& reason) {
 
 // read_input reads a whole input file; a file that cannot be opened is a usage error (exit 2).
 std::optional<std::string> read_input(const std::string& path, std::size_t max_bytes, std::string* error) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    *error = path + ": cannot open (not a regular file)";
+  auto r = read_regular_file(path, max_bytes);
+  if (!r.ok()) {
+    *error = path + ": " + r.error().message;
     return std::nullopt;
   }
-  auto size = fs::file_size(path, ec);
-  if (ec || size > max_bytes) {
-    *error = path + (ec ? ": cannot stat" : ": file is too large (" + std::to_string(size) + " bytes)");
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = path + ": cannot open";
-    return std::nullopt;
-  }
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    *error = path + ": cannot read";
-    return std::nullopt;
-  }
-  return data;
+  return std::move(r).value();
 }
 
 // as_digest recognises `sha256:<64 hex>` that is not an existing path (conformance protocol).
