@@ -373,7 +373,7 @@ Result<void> start_stream(Stream& s, std::size_t job_index, const HashJob& job, 
   s.pos = job.start;
   s.end = end;
   s.window_end = job.start;
-  if (end > job.start) {
+  if (end - job.start > kPreadMaxBytes) {  // small ranges are one pread: no readahead hint needed
     ::posix_fadvise(s.fd.get(), static_cast<off_t>(job.start), static_cast<off_t>(end - job.start),
                     POSIX_FADV_SEQUENTIAL);
   }
