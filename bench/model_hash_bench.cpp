@@ -33,6 +33,9 @@ constexpr std::uint64_t kMiB = 1ull << 20;
 constexpr std::uint64_t kFileBytes = 256 * kMiB;
 constexpr int kFiles = 8;
 constexpr std::uint64_t kSmallFileBytes = 32 * kMiB;
+constexpr int kTinyDirs = 20;
+constexpr int kTinyFilesPerDir = 1000;
+constexpr std::uint64_t kTinyFileBytes = 4096;
 constexpr std::uint64_t kBigFileBytes = 2048 * kMiB;
 constexpr std::uint64_t kShardBytes = 256 * kMiB;
 
@@ -185,6 +188,12 @@ int main(int argc, char** argv) {
     write_file(dir / "small" / ("part-" + std::to_string(i)), kSmallFileBytes, block);
   }
   write_file(dir / "big/weights.bin", kBigFileBytes, block);
+  for (int d = 0; d < kTinyDirs; ++d) {
+    fs::create_directories(dir / "tiny" / ("d" + std::to_string(d)));
+    for (int i = 0; i < kTinyFilesPerDir; ++i) {
+      write_file(dir / "tiny" / ("d" + std::to_string(d)) / ("f" + std::to_string(i)), kTinyFileBytes, block);
+    }
+  }
   for (int i = 0; i < kFiles; ++i) {
     warm(dir / "model" / ("model-0000" + std::to_string(i) + "-of-00008.safetensors"));
   }
@@ -237,6 +246,10 @@ int main(int argc, char** argv) {
   }
   for (std::size_t t = 1; t <= cores; ++t) {
     print("one 2 GiB file, shards of 256 MiB", t, best_of(2, [&] { return run_model(dir / "big", shards, t); }));
+  }
+  // Many small files: bound by system calls (stat, open, fstat, pread, fstat, close), not hashing.
+  for (std::size_t t = 1; t <= cores; ++t) {
+    print("20000 x 4 KiB files, files mode", t, best_of(3, [&] { return run_model(dir / "tiny", files, t); }));
   }
   std::printf("\nideal wall GB/s with all %u cores: %.2f (cores x OpenSSL x 1.8)\n", cores, cores * ossl_core * 1.8);
 
