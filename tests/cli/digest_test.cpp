@@ -90,6 +90,17 @@ TEST_CASE("ignore paths given relative to the cwd are applied when they lie insi
   fs::current_path(old_cwd);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out == keep_only + "\n");  // .git ignored by default, m/drop by the flag
+
+  // --no-ignore-git-paths: .git/HEAD is hashed too, first in canonical order.
+  auto raw = [](const std::string& s) {
+    unsigned char out[32];
+    unsigned int len = 0;
+    REQUIRE(EVP_Digest(s.data(), s.size(), out, &len, EVP_sha256(), nullptr) == 1);
+    return std::string(reinterpret_cast<char*>(out), len);
+  };
+  auto with_git = digest({(dir / "m").string(), "--no-ignore-git-paths", "--ignore-paths", (dir / "m/drop").string()});
+  REQUIRE(with_git.exit_code == 0);
+  CHECK(with_git.out == "sha256:" + openssl_sha256_hex(raw("ref") + raw("k")) + "\n");
 }
 
 TEST_CASE("digest --json prints the manifest with serialization, resources and root digest") {

@@ -1,5 +1,6 @@
 #include "crypto/model_walk.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -252,6 +253,35 @@ TEST_CASE("directories nested deeper than the limit are refused") {
   REQUIRE(!r.ok());
   CHECK(r.error().code == Code::kLimit);
   CHECK(r.error().message.find("directories nested too deep (129 > 128)") != std::string::npos);
+}
+
+TEST_CASE("a path longer than the limit is refused, even where the kernel could still open it") {
+  TempDir dir;
+  fs::create_directories(dir / "m");
+  // 20 levels of 210-byte names: the 20th directory is 20*210+19 = 4219 bytes from the root, past
+  // limits::kMaxPathBytes (4096). Built (and removed) with *at() calls: an absolute path that long
+  // is more than the kernel resolves in one go.
+  std::vector<int> fds{::open((dir / "m").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  REQUIRE(fds.back() >= 0);
+  const std::string name(210, 'n');
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(::mkdirat(fds.back(), name.c_str(), 0700) == 0);
+    fds.push_back(::openat(fds.back(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(fds.back() >= 0);
+  }
+  const int f = ::openat(fds.back(), "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(f >= 0);
+  ::close(f);
+  auto r = crypto::walk_model(dir / "m", opts());
+  CHECK(::unlinkat(fds.back(), "f", 0) == 0);
+  for (std::size_t i = fds.size() - 1; i > 0; --i) {
+    ::close(fds[i]);
+    CHECK(::unlinkat(fds[i - 1], name.c_str(), AT_REMOVEDIR) == 0);
+  }
+  ::close(fds[0]);
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kLimit);
+  CHECK(r.error().message.find(": path too long (4219 > 4096 bytes)") != std::string::npos);
 }
 
 TEST_CASE("the model name follows upstream's basename rule") {
