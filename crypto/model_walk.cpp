@@ -80,6 +80,11 @@ std::string_view name_problem(std::string_view name) {
     if (is_control(cp)) {
       return "name contains a control character";
     }
+    if (cp == '\\') {
+      // The OMS spec and our verifier refuse a backslash in resource names (model_signing.md §6); refusing
+      // it here keeps `sign` from producing a signature that `verify` would reject.
+      return "name contains a backslash";
+    }
     i += n;
   }
   return "";

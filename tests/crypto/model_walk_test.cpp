@@ -159,6 +159,15 @@ TEST_CASE("a file name with a control character is rejected and shown escaped") 
   CHECK(r.error().message.find('\n') == std::string::npos);
 }
 
+TEST_CASE("a file name with a backslash is rejected, as verification would reject its signature") {
+  TempDir dir;
+  write_file(dir / "m/sub/win\\dows.bin", "x");
+  auto r = crypto::walk_model(dir / "m", opts());
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kMalformed);
+  CHECK(r.error().message == "\"sub/win\\\\dows.bin\": name contains a backslash");
+}
+
 TEST_CASE("non-ASCII UTF-8 names are accepted as they are") {
   TempDir dir;
   write_file(dir / "m/\xc3\xa9t\xc3\xa9.bin", "x");  // été.bin
