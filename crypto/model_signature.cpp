@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "base/limits.h"
+#include "base/utf8.h"
 #include "crypto/encoding.h"
 #include "crypto/json.h"
 
@@ -14,61 +15,6 @@ namespace modelgate::crypto {
 namespace {
 
 constexpr std::size_t kMaxQuotedBytes = 120;
-
-// utf8_sequence_length returns the length of the well-formed UTF-8 sequence starting at s[i]
-// (Unicode 15 table 3-7: no overlongs, no surrogates, ≤ U+10FFFF), or 0 if it is not one.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = at(i);
-  if (c < 0x80) {
-    return 1;
-  }
-  std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) {
-      lo = 0xA0;
-    } else if (c == 0xED) {
-      hi = 0x9F;
-    }
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) {
-      lo = 0x90;
-    } else if (c == 0xF4) {
-      hi = 0x8F;
-    }
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) {
-    return 0;
-  }
-  if (at(i + 1) < lo || at(i + 1) > hi) {
-    return 0;
-  }
-  for (std::size_t k = 2; k < n; ++k) {
-    if (at(i + k) < 0x80 || at(i + k) > 0xBF) {
-      return 0;
-    }
-  }
-  return n;
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t n = utf8_sequence_length(s, i);
-    if (n == 0) {
-      return false;
-    }
-    i += n;
-  }
-  return true;
-}
 
 // parse_decimal reads a canonical unsigned decimal (no sign, no leading zeros except "0").
 bool parse_decimal(std::string_view s, std::uint64_t& out) {
@@ -420,7 +366,7 @@ Result<void> check_model_relative_path(std::string_view path) {
   if (path.size() > limits::kMaxPathBytes) {
     return make_error(Code::kMalformed, "is longer than " + std::to_string(limits::kMaxPathBytes) + " bytes");
   }
-  if (!valid_utf8(path)) {
+  if (!is_valid_utf8(path)) {
     return make_error(Code::kMalformed, "is not valid UTF-8");
   }
   for (char c : path) {

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "base/limits.h"
+#include "base/utf8.h"
 
 namespace modelgate::crypto {
 namespace {
@@ -26,54 +27,13 @@ std::string errno_text(int e) {
   return s;
 }
 
-// utf8_next decodes one code point at s[i] (RFC 3629: shortest form, no surrogates, ≤ U+10FFFF)
-// and returns its length, or 0 when the bytes there are not valid UTF-8.
-std::size_t utf8_next(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  std::size_t len = 0;
-  std::uint32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    cp = b0 & 0x1F;
-    min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    cp = b0 & 0x0F;
-    min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    cp = b0 & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) {
-    return 0;
-  }
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      return 0;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    return 0;
-  }
-  return len;
-}
-
 bool is_control(std::uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
 // name_problem says why `name` (one component or a path) cannot be a resource name, or "".
 std::string_view name_problem(std::string_view name) {
   std::uint32_t cp = 0;
   for (std::size_t i = 0; i < name.size();) {
-    const std::size_t n = utf8_next(name, i, cp);
+    const std::size_t n = utf8_decode(name, i, cp);
     if (n == 0) {
       return "name is not valid UTF-8";
     }
@@ -332,7 +292,7 @@ std::string quote_file_name(std::string_view name) {
       out += "...";
       break;
     }
-    const std::size_t n = utf8_next(name, i, cp);
+    const std::size_t n = utf8_decode(name, i, cp);
     if (n == 0 || is_control(cp)) {
       const std::size_t bytes = n == 0 ? 1 : n;
       for (std::size_t k = 0; k < bytes; ++k) {

@@ -1,7 +1,10 @@
 // yaml_reader.cpp: bounded, strict YAML under the policy parsers (yaml-cpp exceptions stop here).
 #include "policy/yaml_reader.h"
 
+#include <algorithm>
+
 #include "base/read_file.h"
+#include "base/utf8.h"
 
 #include <yaml-cpp/eventhandler.h>
 
@@ -41,48 +44,10 @@ std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t 
   return {line, offset - start};
 }
 
-// Offset of the first byte that is NUL or not well-formed UTF-8 (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or npos.
+// Offset of the first byte that is NUL or not well-formed UTF-8, or npos.
 std::size_t first_bad_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c == 0) {
-      return i;
-    }
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      lo = c == 0xe0 ? 0xa0 : 0x80;
-      hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      lo = c == 0xf0 ? 0x90 : 0x80;
-      hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-      return i;
-    }
-    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) {
-      return i;
-    }
-    for (std::size_t k = 2; k < len; ++k) {
-      if (p[i + k] < 0x80 || p[i + k] > 0xbf) {
-        return i;
-      }
-    }
-    i += len;
-  }
-  return std::string_view::npos;
+  const std::size_t nul = s.find('\0');
+  return std::min(nul, first_invalid_utf8(s.substr(0, nul)));
 }
 
 // The 0-based line `line0` of `text` when its indentation contains a tab, for the hint on
