@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
 #include "base/limits.h"
 #include "crypto/encoding.h"
@@ -41,7 +42,7 @@ struct DigestArgs {
 };
 
 int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "modelgate: error: %s\n", message.c_str());
+  print_error(message);
   return code;
 }
 
@@ -152,15 +153,8 @@ void register_digest(CLI::App& app, Runner& run) {
   auto args = std::make_shared<DigestArgs>();
   CLI::App* sub = app.add_subcommand("digest", "print a model's root digest (sha256:<hex>) as model_signing computes it");
   sub->add_option("model", args->model, "model directory or file")->required();
-  sub->add_option("--ignore-paths,--ignore_paths", args->ignore_paths,
-                  "path to ignore (repeatable); inside the model, relative to it or to the cwd")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->expected(1)
-      ->allow_extra_args(false);  // one path per flag, as upstream's click option: MODEL is never eaten
-  sub->add_flag("--ignore-git-paths,!--no-ignore-git-paths,!--no_ignore_git_paths", args->ignore_git_paths,
-                "leave out .git, .gitattributes, .github, .gitignore at the model root (default: on)");
-  sub->add_flag("--allow-symlinks,--allow_symlinks", args->allow_symlinks,
-                "hash a symlink to a file with its target's bytes under the link's name");
+  add_model_selection_flags(sub, args->ignore_paths, args->ignore_git_paths, args->allow_symlinks,
+                            "hash a symlink to a file with its target's bytes under the link's name");
   CLI::Option* shard = sub->add_option("--shard-size", args->shard_size, "hash in shards of N bytes (shards mode)");
   sub->add_option("--hash", args->hash, "per-file hash: sha256 (default) or blake2b");
   sub->add_flag("--json", args->json, "print the whole manifest as JSON");

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
 #include "crypto/encoding.h"
 #include "crypto/keys.h"
@@ -42,11 +43,6 @@ struct SignArgs {
   std::string hash = "sha256";
   std::size_t threads = 0;
 };
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "modelgate: error: %s\n", message.c_str());
-  return kExitUsage;
-}
 
 // write_atomically writes `data` to a temporary file beside `path` and renames it into place, so
 // a crash never leaves a half-written model.sig.
@@ -82,28 +78,22 @@ Result<void> write_atomically(const fs::path& path, const std::string& data) {
 int run_sign(const SignArgs& a) {
   auto key = load_private_key_file(a.private_key, a.password);
   if (!key.ok()) {
-    return usage_error("--private-key " + a.private_key + ": " + key.error().message);
+    return usage_error("--private-key " + key.error().message);
   }
   std::optional<ModelSigner> signer;
   if (a.certificate) {
     auto leaf = load_certificates_file(a.signing_certificate);
     if (!leaf.ok()) {
-      return usage_error("--signing-certificate " + a.signing_certificate + ": " + leaf.error().message);
+      return usage_error("--signing-certificate " + leaf.error().message);
     }
     if (leaf.value().size() != 1) {
       return usage_error("--signing-certificate " + a.signing_certificate + ": expected exactly one certificate");
     }
-    CertificateSigner cs{key.value(), leaf.value()[0], {}};
-    for (const std::string& f : a.certificate_chain) {
-      auto certs = load_certificates_file(f);
-      if (!certs.ok()) {
-        return usage_error("--certificate-chain " + f + ": " + certs.error().message);
-      }
-      for (Certificate& c : certs.value()) {
-        cs.chain.push_back(std::move(c));
-      }
+    auto chain = load_certificate_flags("--certificate-chain", a.certificate_chain);
+    if (!chain.ok()) {
+      return usage_error(chain.error().message);
     }
-    signer.emplace(std::move(cs));
+    signer.emplace(CertificateSigner{key.value(), leaf.value()[0], std::move(chain).value()});
   } else {
     signer.emplace(KeySigner{key.value()});
   }
@@ -144,7 +134,7 @@ int run_sign(const SignArgs& a) {
     if (e.code == Code::kNotFound || e.code == Code::kIo) {
       return usage_error(e.message);
     }
-    std::fprintf(stderr, "modelgate: error: cannot sign: %s\n", e.message.c_str());
+    print_error("cannot sign: " + e.message);
     return e.code == Code::kInternal ? kExitInternal : kExitFailed;
   }
   auto written = write_atomically(signature, signed_bundle.value().bundle_json);
@@ -166,13 +156,8 @@ void add_common(CLI::App* sub, SignArgs& a) {
   sub->add_option("--password", a.password, "password of an encrypted private key");
   sub->add_option("--signature", a.signature,
                   "where to write the signature (default: MODEL/model.sig, or ./model.sig for a file)");
-  sub->add_option("--ignore-paths,--ignore_paths", a.ignore_paths,
-                  "path to leave out (repeatable); inside the model, relative to it or to the cwd")
-      ->expected(1)
-      ->allow_extra_args(false);  // one value per flag: MODEL is never eaten
-  sub->add_flag("--ignore-git-paths,!--no-ignore-git-paths,!--no_ignore_git_paths", a.ignore_git_paths,
-                "leave out .git, .gitattributes, .github, .gitignore at the model root (default: on)");
-  sub->add_flag("--allow-symlinks,--allow_symlinks", a.allow_symlinks, "hash symlinks to files (their targets)");
+  add_model_selection_flags(sub, a.ignore_paths, a.ignore_git_paths, a.allow_symlinks,
+                            "hash symlinks to files (their targets)");
   sub->add_option("--shard-size,--shard_size", a.shard_size, "hash files in shards of N bytes (shards mode)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
   sub->add_option("--hash", a.hash, "hash algorithm")->check(CLI::IsMember({"sha256", "blake2b"}));

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
 #include "base/read_file.h"
 #include "base/limits.h"
@@ -36,11 +37,6 @@ struct VerifyBundleArgs {
   std::string trusted_root;
   std::string artifact;
 };
-
-int usage(const std::string& message) {
-  std::fprintf(stderr, "modelgate: error: %s\n", message.c_str());
-  return kExitUsage;
-}
 
 int failed(const std::string& reason) {
   std::fprintf(stderr, "Verification failed: %s\n", reason.c_str());
@@ -76,20 +72,20 @@ std::optional<Sha256Digest> as_digest(const std::string& arg) {
 int run_verify_bundle(const VerifyBundleArgs& a) {
   const bool keyless = !a.identity.empty() || !a.identity_regexp.empty() || !a.issuer.empty();
   if (keyless == !a.key.empty()) {
-    return usage("give either --certificate-identity and --certificate-oidc-issuer, or --key");
+    return usage_error("give either --certificate-identity and --certificate-oidc-issuer, or --key");
   }
   if (keyless && (a.issuer.empty() || a.identity.empty() == a.identity_regexp.empty())) {
-    return usage(
+    return usage_error(
         "keyless verification needs --certificate-oidc-issuer and exactly one of "
         "--certificate-identity, --certificate-identity-regexp");
   }
   if (a.staging && a.trusted_root.empty()) {
-    return usage("--staging needs --trusted-root with the staging trusted_root.json (no network access)");
+    return usage_error("--staging needs --trusted-root with the staging trusted_root.json (no network access)");
   }
   std::string err;
   auto bundle_text = read_input(a.bundle, limits::kMaxBundleBytes, &err);
   if (!bundle_text) {
-    return usage(err);
+    return usage_error(err);
   }
   ArtifactRef artifact;
   if (auto d = as_digest(a.artifact)) {
@@ -97,7 +93,7 @@ int run_verify_bundle(const VerifyBundleArgs& a) {
   } else {
     auto bytes = read_input(a.artifact, SIZE_MAX, &err);
     if (!bytes) {
-      return usage(err);
+      return usage_error(err);
     }
     artifact.bytes = std::vector<std::uint8_t>(bytes->begin(), bytes->end());
   }
@@ -106,7 +102,7 @@ int run_verify_bundle(const VerifyBundleArgs& a) {
     auto root = load_trusted_root_file(a.trusted_root);
     if (!root.ok()) {
       if (root.error().code == Code::kNotFound || root.error().code == Code::kIo) {
-        return usage(root.error().message);
+        return usage_error(root.error().message);
       }
       return failed("trusted root: " + root.error().message);
     }
@@ -129,7 +125,7 @@ int run_verify_bundle(const VerifyBundleArgs& a) {
     auto key = load_public_key_file(a.key);
     if (!key.ok()) {
       if (key.error().code == Code::kNotFound || key.error().code == Code::kIo) {
-        return usage(key.error().message);
+        return usage_error(key.error().message);
       }
       return failed("key: " + key.error().message);
     }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
 #include "crypto/encoding.h"
 #include "crypto/keys.h"
@@ -48,11 +49,6 @@ struct VerifyArgs {
   std::size_t threads = 0;
 };
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "modelgate: error: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 // exit_code_for maps an error to STYLE.md §9's exit codes: files we cannot open are usage
 // problems (2), our own bugs are 3, everything else is a verification result (1).
 int exit_code_for(const Error& e) {
@@ -73,23 +69,17 @@ int run_verify(const VerifyArgs& a) {
     case Method::kKey: {
       auto key = load_public_key_file(a.public_key);
       if (!key.ok()) {
-        return usage_error("--public-key " + a.public_key + ": " + key.error().message);
+        return usage_error("--public-key " + key.error().message);
       }
       method.emplace(KeyMethod{std::move(key).value()});
       break;
     }
     case Method::kCertificate: {
-      CertificateMethod m;
-      for (const std::string& f : a.certificate_chain) {
-        auto certs = load_certificates_file(f);
-        if (!certs.ok()) {
-          return usage_error("--certificate-chain " + f + ": " + certs.error().message);
-        }
-        for (Certificate& c : certs.value()) {
-          m.anchors.push_back(std::move(c));
-        }
+      auto anchors = load_certificate_flags("--certificate-chain", a.certificate_chain);
+      if (!anchors.ok()) {
+        return usage_error(anchors.error().message);
       }
-      method.emplace(std::move(m));
+      method.emplace(CertificateMethod{std::move(anchors).value()});
       break;
     }
     case Method::kSigstore: {
@@ -100,7 +90,7 @@ int run_verify(const VerifyArgs& a) {
       if (!a.trusted_root.empty()) {
         auto root = load_trusted_root_file(a.trusted_root);
         if (!root.ok()) {
-          return usage_error("--trusted-root " + a.trusted_root + ": " + root.error().message);
+          return usage_error("--trusted-root " + root.error().message);
         }
         m.trusted_root = std::make_shared<const TrustedRoot>(std::move(root).value());
       }
@@ -171,14 +161,8 @@ int run_verify(const VerifyArgs& a) {
 void add_common(CLI::App* sub, VerifyArgs& a) {
   sub->add_option("model", a.model, "model directory or file")->required();
   sub->add_option("--signature", a.signature, "the model.sig to verify")->required();
-  sub->add_option("--ignore-paths,--ignore_paths", a.ignore_paths,
-                  "path to ignore (repeatable); inside the model, relative to it or to the cwd")
-      ->expected(1)
-      ->allow_extra_args(false);  // one value per flag: MODEL is never eaten
-  sub->add_flag("--ignore-git-paths,!--no-ignore-git-paths,!--no_ignore_git_paths", a.ignore_git_paths,
-                "ignore .git, .gitattributes, .github, .gitignore at the model root (default: on)");
-  sub->add_flag("--allow-symlinks,--allow_symlinks", a.allow_symlinks,
-                "follow symlinks to files (only when the signature also allows them)");
+  add_model_selection_flags(sub, a.ignore_paths, a.ignore_git_paths, a.allow_symlinks,
+                            "follow symlinks to files (only when the signature also allows them)");
   sub->add_flag("--ignore-unsigned-files,--ignore_unsigned_files", a.ignore_unsigned_files,
                 "tolerate files that are not in the signature (signed files must still match)");
   sub->add_option("--threads", a.threads, "hashing threads (0 = all cores)");

@@ -140,6 +140,19 @@ TEST_CASE("the legacy v0.2 certificate model verifies with a warning", "[model_s
   CHECK_THAT(r.err, Catch::Contains("modelgate: warning: signature uses model_signing v0.2's legacy encoding"));
 }
 
+TEST_CASE("an unopenable key or certificate file is named once, after its flag", "[model_signing]") {
+  fs::path d = tests_dir() / "v1.1.0-elliptic-key";
+  std::string pub = (d / "absent.pub").string();
+  auto r = mg({"verify", "key", d.string(), "--signature", (d / "model.sig").string(), "--public-key", pub});
+  REQUIRE(r.exit_code == 2);
+  CHECK(r.err == "modelgate: error: --public-key " + pub + ": cannot open: No such file or directory\n");
+  std::string chain = (d / "absent-chain.pem").string();
+  auto c = mg({"verify", "certificate", d.string(), "--signature", (d / "model.sig").string(), "--certificate-chain",
+               chain});
+  REQUIRE(c.exit_code == 2);
+  CHECK(c.err == "modelgate: error: --certificate-chain " + chain + ": cannot open: No such file or directory\n");
+}
+
 TEST_CASE("unopenable files and usage errors exit 2 without a verification line", "[model_signing]") {
   fs::path d = tests_dir() / "v1.1.0-elliptic-key";
   std::string pub = (keys_dir() / "signing-key-pub.pem").string();

@@ -1,0 +1,36 @@
+// cli_common.h: what several verbs share: the error line and usage exit, the model-selection flags
+// (`--ignore-paths`, `--no-ignore-git-paths`, `--allow-symlinks`), and certificate files named by
+// repeatable flags. Not a verb itself; commands.h lists those.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/x509.h"
+
+namespace CLI {
+class App;
+}
+
+namespace modelgate::cli {
+
+// print_error writes "modelgate: error: <message>" on stderr.
+void print_error(const std::string& message);
+
+// usage_error prints `message` as above and returns kExitUsage.
+int usage_error(const std::string& message);
+
+// add_model_selection_flags adds `--ignore-paths P` (repeatable, one value per flag so MODEL is
+// never eaten), `--[no-]ignore-git-paths` and `--allow-symlinks`, with upstream ≤ 1.1.1's
+// underscore spellings as aliases. `symlink_help` says what --allow-symlinks means to the verb.
+void add_model_selection_flags(CLI::App* sub, std::vector<std::string>& ignore_paths, bool& ignore_git_paths,
+                               bool& allow_symlinks, const std::string& symlink_help);
+
+// load_certificate_flags loads every certificate in each file given to `flag`, in order. Errors
+// keep the loader's code and read "<flag> <file>: <what>" (the file named once).
+[[nodiscard]] Result<std::vector<crypto::Certificate>> load_certificate_flags(std::string_view flag,
+                                                                              const std::vector<std::string>& files);
+
+}  // namespace modelgate::cli
