@@ -215,6 +215,19 @@ std::optional<Located<std::string>> PolicyParser::name(const yaml::Field& f) {
   return s;
 }
 
+bool PolicyParser::required_name(yaml::Map& m, Located<std::string>& out) {
+  auto n = m.required("name");
+  if (!n) {
+    return false;
+  }
+  auto v = name(*n);
+  if (!v) {
+    return false;
+  }
+  out = std::move(*v);
+  return true;
+}
+
 std::optional<std::string> PolicyParser::exactly_one(const yaml::Map& m, std::initializer_list<std::string_view> kinds,
                                                      std::string_view what) {
   std::string first;
@@ -440,16 +453,7 @@ std::optional<Source> PolicyParser::parse_source(const yaml::Field& f) {
   }
   Source s;
   s.position = m.position();
-  bool ok = true;
-  if (auto n = m.required("name")) {
-    auto v = name(*n);
-    ok = ok && v.has_value();
-    if (v) {
-      s.name = std::move(*v);
-    }
-  } else {
-    ok = false;
-  }
+  bool ok = required_name(m, s.name);
   const auto kind = exactly_one(m, {"pvc", "hostPath", "nfs", "csi"}, "a source");
   ok = ok && kind.has_value();
   for (std::string_view k : {"pvc", "hostPath", "nfs", "csi"}) {

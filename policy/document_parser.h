@@ -56,6 +56,9 @@ class PolicyParser {
   std::optional<PathRef> path_ref(const yaml::Field& f);
   std::optional<Located<std::string>> absolute_path(const yaml::Field& f);
   std::optional<Located<std::string>> name(const yaml::Field& f);
+  // required_name reads m's required `name` into `out`; false (already reported) when it is
+  // missing or not a valid name.
+  bool required_name(yaml::Map& m, Located<std::string>& out);
   // exactly_one returns the first of `kinds` present in `m`, reporting none or several.
   std::optional<std::string> exactly_one(const yaml::Map& m, std::initializer_list<std::string_view> kinds,
                                          std::string_view what);

@@ -110,16 +110,9 @@ std::optional<Signer> PolicyParser::parse_signer(const yaml::Field& f) {
   }
   Signer s;
   s.position = m.position();
-  bool ok = true;
-  if (auto n = m.required("name")) {
-    auto v = name(*n);
-    ok = ok && v.has_value();
-    if (v) {
-      declared_signers_->push_back(*v);
-      s.name = std::move(*v);
-    }
-  } else {
-    ok = false;
+  bool ok = required_name(m, s.name);
+  if (ok) {
+    declared_signers_->push_back(s.name);
   }
   const auto kind = exactly_one(m, {"publicKey", "certificate", "keyless"}, "a signer");
   ok = ok && kind.has_value();
@@ -157,16 +150,9 @@ std::optional<ReviewerGroup> PolicyParser::parse_reviewer_group(const yaml::Fiel
   }
   ReviewerGroup g;
   g.position = m.position();
-  bool ok = true;
-  if (auto n = m.required("name")) {
-    auto v = name(*n);
-    ok = ok && v.has_value();
-    if (v) {
-      declared_groups_->push_back(*v);
-      g.name = std::move(*v);
-    }
-  } else {
-    ok = false;
+  bool ok = required_name(m, g.name);
+  if (ok) {
+    declared_groups_->push_back(g.name);
   }
   auto kf = m.get("publicKeys");
   auto lf = m.get("keyless");
