@@ -86,8 +86,10 @@ Result<std::optional<PublicKey>> parse_log_key(const std::vector<std::uint8_t>& 
   return std::optional<PublicKey>();
 }
 
-Result<std::vector<TransparencyLog>> parse_logs(const Json& doc, std::string_view key, bool is_tlog) {
-  std::vector<TransparencyLog> out;
+// instance_objects returns the elements of trustedRoot.<key> (none when the field is absent),
+// at most limits::kMaxTrustedRootInstances of them, each of which must be an object.
+Result<std::vector<const Json*>> instance_objects(const Json& doc, std::string_view key) {
+  std::vector<const Json*> out;
   if (find_field(doc, key) == nullptr) {
     return out;
   }
@@ -96,11 +98,20 @@ Result<std::vector<TransparencyLog>> parse_logs(const Json& doc, std::string_vie
     return make_error(Code::kLimit, at("trustedRoot", key) + ": too many instances");
   }
   for (std::size_t i = 0; i < arr->size(); ++i) {
-    std::string p = idx(at("trustedRoot", key), i);
-    const Json& e = (*arr)[i];
-    if (!e.is_object()) {
-      return make_error(Code::kMalformed, p + ": expected an object");
+    if (!(*arr)[i].is_object()) {
+      return make_error(Code::kMalformed, idx(at("trustedRoot", key), i) + ": expected an object");
     }
+    out.push_back(&(*arr)[i]);
+  }
+  return out;
+}
+
+Result<std::vector<TransparencyLog>> parse_logs(const Json& doc, std::string_view key, bool is_tlog) {
+  std::vector<TransparencyLog> out;
+  MG_ASSIGN_OR_RETURN(std::vector<const Json*> entries, instance_objects(doc, key));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    std::string p = idx(at("trustedRoot", key), i);
+    const Json& e = *entries[i];
     TransparencyLog log;
     if (find_field(e, "baseUrl") != nullptr) {
       MG_ASSIGN_OR_RETURN(log.base_url, get_string(e, "baseUrl", p));
@@ -133,19 +144,10 @@ Result<std::vector<TransparencyLog>> parse_logs(const Json& doc, std::string_vie
 
 Result<std::vector<CertificateAuthority>> parse_cas(const Json& doc, std::string_view key) {
   std::vector<CertificateAuthority> out;
-  if (find_field(doc, key) == nullptr) {
-    return out;
-  }
-  MG_ASSIGN_OR_RETURN(const Json* arr, get_array(doc, key, "trustedRoot"));
-  if (arr->size() > limits::kMaxTrustedRootInstances) {
-    return make_error(Code::kLimit, at("trustedRoot", key) + ": too many instances");
-  }
-  for (std::size_t i = 0; i < arr->size(); ++i) {
+  MG_ASSIGN_OR_RETURN(std::vector<const Json*> entries, instance_objects(doc, key));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
     std::string p = idx(at("trustedRoot", key), i);
-    const Json& e = (*arr)[i];
-    if (!e.is_object()) {
-      return make_error(Code::kMalformed, p + ": expected an object");
-    }
+    const Json& e = *entries[i];
     CertificateAuthority ca;
     if (find_field(e, "uri") != nullptr) {
       MG_ASSIGN_OR_RETURN(ca.uri, get_string(e, "uri", p));
