@@ -1,0 +1,211 @@
+// metrics.cpp: the webhook's metric families on one prometheus-cpp registry, label values folded
+// into fixed vocabularies so that no request can grow the number of series.
+#include "admission/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <array>
+
+namespace modelgate::admission {
+
+namespace {
+
+constexpr std::string_view kOther = "other";
+
+std::string one_of(std::string_view v, std::initializer_list<std::string_view> vocabulary) {
+  for (std::string_view w : vocabulary) {
+    if (v == w) {
+      return std::string(v);
+    }
+  }
+  return std::string(kOther);
+}
+
+// token keeps a caller's snake_case token ("signature.digest_mismatch", a policy name) when it
+// looks like one, else "other": a reason or name is never an arbitrary string from a request.
+std::string token(std::string_view v) {
+  constexpr std::size_t kMaxTokenBytes = 64;
+  if (v.empty() || v.size() > kMaxTokenBytes) {
+    return std::string(kOther);
+  }
+  for (char c : v) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    if (!ok) {
+      return std::string(kOther);
+    }
+  }
+  return std::string(v);
+}
+
+std::string kind_label(std::string_view kind) {
+  return one_of(kind, {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
+                       "CronJob"});
+}
+
+}  // namespace
+
+class MetricsImpl {
+ public:
+  MetricsImpl()
+      : registry_(std::make_shared<prometheus::Registry>()),
+        requests_(prometheus::BuildCounter()
+                      .Name("modelgate_admission_requests_total")
+                      .Help("AdmissionReview requests answered, by workload kind, operation and decision")
+                      .Register(*registry_)),
+        duration_(prometheus::BuildHistogram()
+                      .Name("modelgate_admission_duration_seconds")
+                      .Help("Time to decide one AdmissionReview, by workload kind")
+                      .Register(*registry_)),
+        http_(prometheus::BuildCounter()
+                  .Name("modelgate_http_requests_total")
+                  .Help("HTTP answers by route and status code, including rejected requests")
+                  .Register(*registry_)),
+        hashed_(prometheus::BuildCounter()
+                    .Name("modelgate_hashed_bytes_total")
+                    .Help("Bytes of model files read and hashed (cache misses only)")
+                    .Register(*registry_)
+                    .Add({})),
+        cache_requests_(prometheus::BuildCounter()
+                            .Name("modelgate_cache_requests_total")
+                            .Help("Cache lookups by cache (file, verdict) and result (hit, miss)")
+                            .Register(*registry_)),
+        cache_entries_(prometheus::BuildGauge()
+                           .Name("modelgate_cache_entries")
+                           .Help("Entries held by each cache")
+                           .Register(*registry_)),
+        failures_(prometheus::BuildCounter()
+                      .Name("modelgate_verification_failures_total")
+                      .Help("Failing rules by reason token")
+                      .Register(*registry_)),
+        jobs_in_flight_(prometheus::BuildGauge()
+                            .Name("modelgate_hash_jobs_in_flight")
+                            .Help("Hashing jobs running or queued")
+                            .Register(*registry_)
+                            .Add({})),
+        jobs_rejected_(prometheus::BuildCounter()
+                           .Name("modelgate_hash_jobs_rejected_total")
+                           .Help("Hashing jobs refused because the queue was full")
+                           .Register(*registry_)
+                           .Add({})),
+        policy_reloads_(prometheus::BuildCounter()
+                            .Name("modelgate_policy_reloads_total")
+                            .Help("Policy and trust reloads by result (success, failure)")
+                            .Register(*registry_)),
+        policies_loaded_(prometheus::BuildGauge()
+                             .Name("modelgate_policies_loaded")
+                             .Help("Policies in the active set")
+                             .Register(*registry_)
+                             .Add({})),
+        last_reload_ok_(prometheus::BuildGauge()
+                            .Name("modelgate_policy_last_reload_success")
+                            .Help("1 when the last policy reload succeeded, 0 when the last good set is kept")
+                            .Register(*registry_)
+                            .Add({})),
+        tls_reloads_(prometheus::BuildCounter()
+                         .Name("modelgate_tls_reloads_total")
+                         .Help("TLS certificate reloads by result (success, failure)")
+                         .Register(*registry_)),
+        break_glass_(prometheus::BuildCounter()
+                         .Name("modelgate_break_glass_total")
+                         .Help("Admissions allowed by a break-glass override, by policy")
+                         .Register(*registry_)) {
+    // Series that exist from the start, so dashboards and alerts see 0 rather than nothing.
+    for (const char* result : {"success", "failure"}) {
+      policy_reloads_.Add({{"result", result}});
+      tls_reloads_.Add({{"result", result}});
+    }
+    for (const char* cache : {"file", "verdict"}) {
+      cache_entries_.Add({{"cache", cache}});
+      for (const char* result : {"hit", "miss"}) {
+        cache_requests_.Add({{"cache", cache}, {"result", result}});
+      }
+    }
+  }
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Counter>& http_;
+  prometheus::Counter& hashed_;
+  prometheus::Family<prometheus::Counter>& cache_requests_;
+  prometheus::Family<prometheus::Gauge>& cache_entries_;
+  prometheus::Family<prometheus::Counter>& failures_;
+  prometheus::Gauge& jobs_in_flight_;
+  prometheus::Counter& jobs_rejected_;
+  prometheus::Family<prometheus::Counter>& policy_reloads_;
+  prometheus::Gauge& policies_loaded_;
+  prometheus::Gauge& last_reload_ok_;
+  prometheus::Family<prometheus::Counter>& tls_reloads_;
+  prometheus::Family<prometheus::Counter>& break_glass_;
+};
+
+Metrics::Metrics() : impl_(std::make_unique<MetricsImpl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::observe_request(std::string_view kind, std::string_view operation, std::string_view decision,
+                              double seconds) {
+  // 0.5 ms (a cache hit) to 30 s (the apiserver's longest webhook timeout).
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                                   0.05,   0.1,   0.25,   0.5,   1,    2.5,
+                                                                   5,      10,    30};
+  const std::string k = kind_label(kind);
+  impl_->requests_
+      .Add({{"kind", k},
+            {"operation", one_of(operation, {"CREATE", "UPDATE", "DELETE", "CONNECT"})},
+            {"decision", one_of(decision, {"allow", "deny", "warn", "error"})}})
+      .Increment();
+  impl_->duration_.Add({{"kind", k}}, kBuckets).Observe(std::max(0.0, seconds));
+}
+
+void Metrics::observe_http(std::string_view path, int code) {
+  const std::string p = one_of(path, {"/validate", "/healthz", "/readyz", "/metrics"});
+  const int c = code >= 100 && code <= 599 ? code : 0;
+  impl_->http_.Add({{"path", p}, {"code", std::to_string(c)}}).Increment();
+}
+
+void Metrics::add_hashed_bytes(std::uint64_t bytes) { impl_->hashed_.Increment(static_cast<double>(bytes)); }
+
+void Metrics::observe_cache(std::string_view cache, bool hit) {
+  impl_->cache_requests_.Add({{"cache", one_of(cache, {"file", "verdict"})}, {"result", hit ? "hit" : "miss"}})
+      .Increment();
+}
+
+void Metrics::set_cache_entries(std::string_view cache, std::size_t entries) {
+  impl_->cache_entries_.Add({{"cache", one_of(cache, {"file", "verdict"})}}).Set(static_cast<double>(entries));
+}
+
+void Metrics::add_verification_failure(std::string_view reason) {
+  impl_->failures_.Add({{"reason", token(reason)}}).Increment();
+}
+
+void Metrics::set_jobs_in_flight(std::int64_t jobs) { impl_->jobs_in_flight_.Set(static_cast<double>(jobs)); }
+
+void Metrics::add_job_rejected() { impl_->jobs_rejected_.Increment(); }
+
+void Metrics::observe_policy_reload(bool success, std::size_t policies_loaded) {
+  impl_->policy_reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
+  impl_->last_reload_ok_.Set(success ? 1 : 0);
+  if (success) {
+    impl_->policies_loaded_.Set(static_cast<double>(policies_loaded));
+  }
+}
+
+void Metrics::observe_tls_reload(bool success) {
+  impl_->tls_reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
+}
+
+void Metrics::add_break_glass(std::string_view policy) {
+  impl_->break_glass_.Add({{"policy", token(policy)}}).Increment();
+}
+
+std::string Metrics::serialize() const {
+  const prometheus::TextSerializer serializer;
+  return serializer.Serialize(impl_->registry_->Collect());
+}
+
+}  // namespace modelgate::admission
