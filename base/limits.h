@@ -129,3 +129,16 @@ inline constexpr std::size_t kMaxCatalogExpandedBytes = 64u << 20;
 inline constexpr std::size_t kMaxCatalogDatasets = 100'000;
 
 }  // namespace modelgate::limits
+
+namespace modelgate::limits {
+
+// --- evidence (attestations about a model) ----------------------------------------------------
+// Attestation files per model digest in one store directory; real models have a handful.
+inline constexpr std::size_t kMaxEvidenceFiles = 256;
+// One attestation bundle (provenance with many dependencies is the largest, ~100 KB).
+inline constexpr std::size_t kMaxAttestationBytes = 4u << 20;
+// resolvedDependencies / materials per provenance, test names per test result.
+inline constexpr std::size_t kMaxProvenanceDependencies = 4096;
+inline constexpr std::size_t kMaxTestResultEntries = 4096;
+
+}  // namespace modelgate::limits

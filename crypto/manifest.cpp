@@ -242,8 +242,52 @@ Result<Manifest> hash_tree(ModelTree tree, const SerializationConfig& config, co
       names.push_back(f.name + ":" + std::to_string(job.start) + ":" + std::to_string(job.end));
     }
   }
-  MG_ASSIGN_OR_RETURN(std::vector<FileDigest> digests,
-                      run_jobs(jobs, sizes, config.hash_type, options, tree.total_bytes));
+  std::vector<FileDigest> digests;
+  if (options.cache == nullptr) {
+    MG_ASSIGN_OR_RETURN(digests, run_jobs(jobs, sizes, config.hash_type, options, tree.total_bytes));
+    if (options.on_hashed) {
+      options.on_hashed(tree.total_bytes);
+    }
+  } else {
+    // Ranges of files whose identity is unchanged come from the cache; only the rest are read.
+    std::vector<DigestKey> keys(jobs.size());
+    std::vector<std::optional<FileDigest>> cached(jobs.size());
+    std::vector<HashJob> todo;
+    std::vector<std::uint64_t> todo_sizes;
+    std::vector<std::size_t> todo_index;
+    std::uint64_t cached_bytes = 0;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      keys[i] = DigestKey{*jobs[i].expect, jobs[i].start, jobs[i].end, config.hash_type};
+      cached[i] = options.cache->lookup(keys[i]);
+      if (cached[i]) {
+        cached_bytes += sizes[i];
+      } else {
+        todo.push_back(jobs[i]);
+        todo_sizes.push_back(sizes[i]);
+        todo_index.push_back(i);
+      }
+    }
+    HashOptions inner = options;
+    if (options.on_progress) {
+      inner.on_progress = [&](const HashProgress& p) {
+        options.on_progress(HashProgress{p.bytes_done + cached_bytes, tree.total_bytes});
+      };
+      options.on_progress(HashProgress{cached_bytes, tree.total_bytes});
+    }
+    MG_ASSIGN_OR_RETURN(std::vector<FileDigest> fresh,
+                        run_jobs(todo, todo_sizes, config.hash_type, inner, tree.total_bytes - cached_bytes));
+    for (std::size_t k = 0; k < fresh.size(); ++k) {
+      options.cache->store(keys[todo_index[k]], fresh[k]);
+      cached[todo_index[k]] = std::move(fresh[k]);
+    }
+    if (options.on_hashed) {
+      options.on_hashed(tree.total_bytes - cached_bytes);
+    }
+    digests.reserve(jobs.size());
+    for (std::optional<FileDigest>& d : cached) {
+      digests.push_back(std::move(*d));
+    }
+  }
   Manifest m;
   m.config = config;
   m.model_name = tree.model_name;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,12 +78,38 @@ struct HashProgress {
   std::uint64_t bytes_total;
 };
 
+// DigestKey names one hashed range of one version of a file: its stamp (device, inode, size, mtime,
+// ctime), the range and the hash type. A file whose identity is unchanged has the same key.
+struct DigestKey {
+  FileStamp stamp;
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
+  HashType type = HashType::kSha256;
+  bool operator==(const DigestKey&) const = default;
+};
+
+// DigestCache lets hash_model skip ranges it has hashed before. Implementations must be
+// thread-safe (workers of several concurrent jobs call them) and must bound their own size.
+class DigestCache {
+ public:
+  virtual ~DigestCache() = default;
+  // lookup returns the digest stored for `key`, or nullopt.
+  virtual std::optional<FileDigest> lookup(const DigestKey& key) = 0;
+  // store records the digest of `key` (hashed with the stamp re-checked after the last byte).
+  virtual void store(const DigestKey& key, const FileDigest& digest) = 0;
+};
+
 struct HashOptions {
   std::size_t threads = 0;  // 0 = all cores; capped at limits::kMaxHashThreads
   const Sha256Backend* backend = nullptr;  // nullptr = sha256_default_backend()
   // cancel, when set and becoming true, stops hashing early with kDeadline.
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const HashProgress&)> on_progress;  // may be empty
+  // cache, when set, is consulted per file or shard by the stamp the walk recorded: a hit is not
+  // read again (its bytes count as done in progress); a miss is hashed and stored. Not owned.
+  DigestCache* cache = nullptr;
+  // on_hashed, when set, is told the bytes actually read and hashed (cache misses) once per call.
+  std::function<void(std::uint64_t bytes)> on_hashed;
 };
 
 // hash_model walks `model_path` (directory or regular file) with upstream's rules (model_walk.h)

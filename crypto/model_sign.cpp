@@ -17,10 +17,6 @@ namespace {
 
 using OrderedJson = nlohmann::ordered_json;
 
-bool is_ec_curve(KeyType t) {
-  return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;
-}
-
 // signature_relpath returns the signature file relative to the model root when it lies inside.
 std::optional<std::string> signature_relpath(const fs::path& model, const fs::path& sig) {
   std::error_code ec;
@@ -81,20 +77,7 @@ std::string build_statement_payload(const Manifest& manifest, const std::vector<
 
 Result<SignedModelBundle> sign_model(const fs::path& model_path, const fs::path& signature_path,
                                      const ModelSigner& signer, const SignOptions& options) {
-  const PrivateKey& key = std::holds_alternative<KeySigner>(signer)
-                              ? std::get<KeySigner>(signer).private_key
-                              : std::get<CertificateSigner>(signer).private_key;
-  if (!is_ec_curve(key.type())) {
-    return make_error(Code::kUnsupported, "private key: " + std::string(key_type_name(key.type())) +
-                                              " keys are not supported (ECDSA P-256, P-384, P-521)");
-  }
-  PublicKey public_key = key.public_key();
-  if (const auto* cs = std::get_if<CertificateSigner>(&signer)) {
-    if (!cs->signing_certificate.public_key().equals(public_key)) {
-      return make_error(Code::kMismatch, "signing certificate " + quote_for_message(cs->signing_certificate.subject()) +
-                                             " does not certify the private key");
-    }
-  }
+  MG_TRY(check_signer(signer));  // before hashing: a wrong key should not cost a model's read
 
   // Everything ignored while hashing is recorded, so verifiers need no flags (model_signing ≥ 1.1).
   std::set<std::string> ignores;
@@ -123,35 +106,7 @@ Result<SignedModelBundle> sign_model(const fs::path& model_path, const fs::path&
   out.payload = build_statement_payload(manifest, config.ignore_paths);
   out.root_digest = manifest.root_digest();
 
-  std::vector<std::uint8_t> pae = dsse_pae(kInTotoPayloadType, as_bytes(out.payload));
-  HashAlg hash = curve_hash(public_key);
-  MG_ASSIGN_OR_RETURN_CTX(std::vector<std::uint8_t> sig, sign_data(key, hash, pae), "signing");
-  // A fault while signing must not leave a bad model.sig behind.
-  MG_TRY_CTX(verify_signature(public_key, hash, pae, sig), "signing: self-check");
-
-  OrderedJson material = OrderedJson::object();
-  if (const auto* cs = std::get_if<CertificateSigner>(&signer)) {
-    OrderedJson certs = OrderedJson::array();
-    certs.push_back(OrderedJson::object({{"rawBytes", base64_encode(cs->signing_certificate.der())}}));
-    for (const Certificate& c : cs->chain) {
-      certs.push_back(OrderedJson::object({{"rawBytes", base64_encode(c.der())}}));
-    }
-    material["x509CertificateChain"] = OrderedJson::object({{"certificates", std::move(certs)}});
-  } else {
-    material["publicKey"] = OrderedJson::object({{"hint", public_key_hint(public_key)}});
-  }
-  material["tlogEntries"] = OrderedJson::array();
-
-  OrderedJson envelope = OrderedJson::object();
-  envelope["payload"] = base64_encode(as_bytes(out.payload));
-  envelope["payloadType"] = std::string(kInTotoPayloadType);
-  envelope["signatures"] = OrderedJson::array({OrderedJson::object({{"sig", base64_encode(sig)}, {"keyid", ""}})});
-
-  OrderedJson bundle = OrderedJson::object();
-  bundle["mediaType"] = std::string(kBundleMediaTypeV03);
-  bundle["verificationMaterial"] = std::move(material);
-  bundle["dsseEnvelope"] = std::move(envelope);
-  out.bundle_json = bundle.dump();
+  MG_ASSIGN_OR_RETURN(out.bundle_json, sign_statement_bundle(out.payload, signer));
   out.manifest = std::move(manifest);
   return out;
 }

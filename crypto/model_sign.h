@@ -10,29 +10,13 @@
 #include <vector>
 
 #include "base/result.h"
+#include "crypto/attestation.h"
 #include "crypto/keys.h"
 #include "crypto/manifest.h"
 #include "crypto/sha256.h"
 #include "crypto/x509.h"
 
 namespace modelgate::crypto {
-
-inline constexpr std::string_view kBundleMediaTypeV03 = "application/vnd.dev.sigstore.bundle.v0.3+json";
-
-// KeySigner signs with a bare key; the bundle carries publicKey.hint.
-struct KeySigner {
-  PrivateKey private_key;
-};
-
-// CertificateSigner signs with the key of `signing_certificate`; the bundle carries
-// x509CertificateChain = [signing_certificate, chain...] in the given order.
-struct CertificateSigner {
-  PrivateKey private_key;
-  Certificate signing_certificate;
-  std::vector<Certificate> chain;
-};
-
-using ModelSigner = std::variant<KeySigner, CertificateSigner>;
 
 struct SignOptions {
   // serialization: method, hash_type, shard_size, allow_symlinks as wanted; ignore_paths holds the

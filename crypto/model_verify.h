@@ -16,6 +16,7 @@
 
 #include "base/result.h"
 #include "crypto/bundle_verify.h"
+#include "crypto/dsse_verify.h"
 #include "crypto/keys.h"
 #include "crypto/manifest.h"
 #include "crypto/model_signature.h"
@@ -23,30 +24,6 @@
 #include "crypto/x509.h"
 
 namespace modelgate::crypto {
-
-// KeyMethod: the bundle must carry `publicKey`; its hint (when present) must be this key's.
-// ECDSA P-256/P-384/P-521 only.
-struct KeyMethod {
-  PublicKey public_key;
-};
-
-// CertificateMethod: the bundle's leaf (+ its chain as untrusted intermediates) must chain to one
-// of `anchors` (self-signed roots from --certificate-chain files).
-struct CertificateMethod {
-  std::vector<Certificate> anchors;
-};
-
-// SigstoreMethod: Fulcio certificate + Rekor evidence checked against `trusted_root`
-// (nullptr = default_trusted_root(), the embedded production root) and `identity`.
-struct SigstoreMethod {
-  IdentityPolicy identity;
-  std::shared_ptr<const TrustedRoot> trusted_root;
-};
-
-using VerifyMethod = std::variant<KeyMethod, CertificateMethod, SigstoreMethod>;
-
-// verify_method_name is "key", "certificate" or "sigstore".
-std::string_view verify_method_name(const VerifyMethod& method);
 
 struct ModelVerifyOptions {
   // ignore_paths are extra model-relative paths to ignore (component-prefix match at the model
@@ -87,6 +64,8 @@ class VerifiedModel {
   const std::string& issuer() const { return issuer_; }
   // key_hint is the hex SHA-256 of the signing key's canonical PEM (all methods).
   const std::string& key_hint() const { return key_hint_; }
+  // signed_times are the signature's trusted times (see VerifiedEnvelope::signed_times).
+  const std::vector<std::int64_t>& signed_times() const { return signed_times_; }
   const SignedModel& signed_model() const { return signed_; }
   // manifest is the local manifest that matched.
   const Manifest& manifest() const { return manifest_; }
@@ -100,6 +79,7 @@ class VerifiedModel {
   std::string signer_;
   std::string issuer_;
   std::string key_hint_;
+  std::vector<std::int64_t> signed_times_;
   SignedModel signed_;
   Manifest manifest_;
   std::vector<std::string> warnings_;
@@ -123,12 +103,5 @@ class VerifiedModel {
 [[nodiscard]] Result<VerifiedModel> verify_model(const std::filesystem::path& model_path,
                                                  const std::filesystem::path& signature_path,
                                                  const VerifyMethod& method, const ModelVerifyOptions& options);
-
-// legacy_v02_pae returns the PAE model_signing 0.1/0.2 signed by mistake (model_signing.md §1.2):
-// UTF-8 of "DSSEV1 28 application/vnd.in-toto+json <len> " + Python repr(payload bytes).
-std::vector<std::uint8_t> legacy_v02_pae(std::span<const std::uint8_t> payload);
-
-// python_bytes_repr returns Python 3's repr() of a bytes object (b'...' or b"...").
-std::string python_bytes_repr(std::span<const std::uint8_t> bytes);
 
 }  // namespace modelgate::crypto
