@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# fuzz_smoke.sh [SECONDS_PER_TARGET] [TARGET...]: the CI fuzzing smoke run. Configures build-fuzz/
+# with clang-14 and -DMODELGATE_FUZZ=ON (libFuzzer + ASan + UBSan), builds every fuzzer, runs each
+# single-process for SECONDS_PER_TARGET (default 20) on a scratch copy of its seed corpus with its
+# dictionary, and prints executions and coverage per target. Fails on any crash, leak, timeout
+# (-timeout=10) or out-of-memory (-rss_limit_mb=2048); the reproducers are kept in
+# build-fuzz/fuzz-artifacts/ (add them to the target's corpus as regression inputs once fixed).
+# Needs Debian's clang-14 and libclang-rt-14-dev (installed here with apt when missing).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${MODELGATE_FUZZ_BUILD:-$ROOT/build-fuzz}"
+SECONDS_PER_TARGET="${1:-20}"
+shift || true
+ONLY=("$@")
+
+if ! [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]] || [ "$SECONDS_PER_TARGET" -lt 1 ]; then
+  echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2
+  exit 2
+fi
+
+"$ROOT/scripts/setup.sh"
+missing=()
+for p in clang-14 libclang-rt-14-dev; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "fuzz_smoke: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+JOBS="${MODELGATE_FUZZ_JOBS:-$(nproc)}"
+CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DMODELGATE_FUZZ=ON -DMODELGATE_BUILD_BENCH=OFF -DMODELGATE_WERROR=ON >/dev/null
+cmake --build "$BUILD" -j "$JOBS" --target fuzzers
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/modelgate-fuzz-XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+ARTIFACTS="$BUILD/fuzz-artifacts"
+mkdir -p "$ARTIFACTS"
+
+# Sanitizer findings must stop the run with a stack; leaks are findings too.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:symbolize=1}"
+
+rows=()
+failed=0
+while IFS=$'\t' read -r target binary corpus dict max_len; do
+  case "$target" in \#*|"") continue ;; esac
+  if [ ${#ONLY[@]} -gt 0 ] && ! printf '%s\n' "${ONLY[@]}" | grep -qx "$target"; then
+    continue
+  fi
+  scratch="$WORK/$target"
+  mkdir -p "$scratch/corpus" "$scratch/artifacts"
+  if [ -d "$corpus" ]; then
+    cp -R "$corpus/." "$scratch/corpus/"
+  fi
+  args=(-max_total_time="$SECONDS_PER_TARGET" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048
+        -print_final_stats=1 -artifact_prefix="$scratch/artifacts/")
+  if [ "$dict" != "-" ]; then
+    args+=(-dict="$dict")
+  fi
+  log="$scratch/log.txt"
+  echo "fuzz_smoke: $target (${SECONDS_PER_TARGET}s)" >&2
+  set +e
+  (cd "$scratch" && "$binary" "${args[@]}" "$scratch/corpus") >"$log" 2>&1
+  rc=$?
+  set -e
+  execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
+  speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
+  last="$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)"
+  cov="$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")"
+  ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")"
+  corp="$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")"
+  found=()
+  for f in "$scratch/artifacts"/*; do
+    [ -e "$f" ] || continue
+    cp "$f" "$ARTIFACTS/$target-$(basename "$f")"
+    found+=("$ARTIFACTS/$target-$(basename "$f")")
+  done
+  result="ok"
+  if [ "$rc" -ne 0 ] || [ ${#found[@]} -gt 0 ]; then
+    result="FAIL"
+    failed=1
+    kind="$(grep -oE 'ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer): [a-z-]+|property violated|runtime error' "$log" | head -1 || true)"
+    cp "$log" "$ARTIFACTS/$target.log"
+    echo "fuzz_smoke: $target failed (exit $rc${kind:+, $kind}); log $ARTIFACTS/$target.log" >&2
+    for f in "${found[@]}"; do
+      echo "  reproducer: $f" >&2
+    done
+    grep -E '^\s+#[0-9]+ 0x|property violated|runtime error|SUMMARY' "$log" | head -25 >&2 || true
+  fi
+  rows+=("$(printf '%-22s %12s %9s %7s %7s %7s  %s' "$target" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" \
+           "${corp:-?}" "$result")")
+done <"$BUILD/fuzz_targets.tsv"
+
+echo
+printf '%-22s %12s %9s %7s %7s %7s  %s\n' target executions exec/s cov ft corpus result
+for r in "${rows[@]}"; do
+  echo "$r"
+done
+if [ ${#rows[@]} -eq 0 ]; then
+  echo "fuzz_smoke: no fuzz target matched" >&2
+  exit 2
+fi
+exit "$failed"
