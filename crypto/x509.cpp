@@ -103,6 +103,11 @@ Result<Certificate> Certificate::from_der(std::span<const std::uint8_t> der) {
   if (X509_check_purpose(raw, -1, 0) != 1 || (X509_get_extension_flags(raw) & EXFLAG_INVALID) != 0) {
     return ossl::take_error(Code::kMalformed, "certificate: invalid extensions");
   }
+  // d2i_X509 keeps a subjectPublicKeyInfo it cannot decode; refuse it here, so that public_key()
+  // (which aborts on a null key: a broken invariant) never sees one. Found by x509_fuzz.
+  if (X509_get0_pubkey(raw) == nullptr) {
+    return ossl::take_error(Code::kMalformed, "certificate: cannot decode its public key");
+  }
   return Certificate(std::move(x));
 }
 
