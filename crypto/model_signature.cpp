@@ -369,9 +369,12 @@ Result<void> check_model_relative_path(std::string_view path) {
   if (!is_valid_utf8(path)) {
     return make_error(Code::kMalformed, "is not valid UTF-8");
   }
-  for (char c : path) {
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
     auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7F) {
+    // C0, DEL and (valid UTF-8 already) C1 U+0080-U+009F = C2 80..9F: the walk refuses the same.
+    if (u < 0x20 || u == 0x7F ||
+        (u == 0xC2 && i + 1 < path.size() && static_cast<unsigned char>(path[i + 1]) <= 0x9F)) {
       return make_error(Code::kMalformed, "contains a control character");
     }
     if (c == '\\') {
@@ -492,7 +495,20 @@ std::string quote_for_message(std::string_view s) {
       ++i;
       continue;
     }
-    std::size_t n = utf8_sequence_length(s, i);
+    std::uint32_t cp = 0;
+    std::size_t n = utf8_decode(s, i, cp);
+    // C1 controls (U+0080-U+009F, e.g. U+009B CSI) are escaped like C0 ones: some terminals obey them.
+    if (n == 2 && cp <= 0x9F) {
+      for (std::size_t k = 0; k < 2; ++k) {
+        const auto b = static_cast<unsigned char>(s[i + k]);
+        out += "\\x";
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+      }
+      content += 8;
+      i += 2;
+      continue;
+    }
     if (n == 0) {
       out += "\\x";
       out += kHex[c >> 4];

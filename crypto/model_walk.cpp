@@ -279,7 +279,18 @@ Result<std::unordered_set<std::string>> ignore_set(std::span<const std::string> 
 
 }  // namespace
 
-bool is_printable_utf8(std::string_view s) { return name_problem(s).empty(); }
+// Not name_problem(): a backslash is printable, it is only refused as a resource name.
+bool is_printable_utf8(std::string_view s) {
+  std::uint32_t cp = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = utf8_decode(s, i, cp);
+    if (n == 0 || is_control(cp)) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
 
 std::string quote_file_name(std::string_view name) {
   static const char* kHex = "0123456789abcdef";
