@@ -34,5 +34,14 @@ inline constexpr std::string_view kBytes = "bytes";
 inline constexpr std::string_view kFiles = "files";
 inline constexpr std::string_view kRootDigest = "root_digest";
 inline constexpr std::string_view kImpl = "impl";
+// server
+inline constexpr std::string_view kAddress = "address";
+inline constexpr std::string_view kPort = "port";
+inline constexpr std::string_view kMetricsPort = "metrics_port";
+inline constexpr std::string_view kMethod = "method";
+inline constexpr std::string_view kStatus = "status";
+inline constexpr std::string_view kConnections = "connections";
+inline constexpr std::string_view kCertSha256 = "cert_sha256";
+inline constexpr std::string_view kNotAfter = "not_after";
 
 }  // namespace modelgate::log_keys

@@ -1,0 +1,93 @@
+// server.h: the webhook's HTTPS front (cpp-httplib): TLS 1.2+ with certificate rotation, bounded
+// requests, POST /validate, GET /healthz /readyz /metrics, an optional plain-HTTP metrics
+// listener, and a graceful drain. Not the decision path: handlers are injected (webhook.h in
+// production, fakes in tests), and nothing here parses an AdmissionReview.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "admission/config.h"
+#include "admission/metrics.h"
+#include "admission/webhook.h"
+#include "base/log.h"
+#include "base/result.h"
+
+namespace modelgate::admission {
+
+// ServerHandlers are what the routes call. Both must be set and thread-safe: they run on the
+// worker threads, concurrently. Exceptions they throw become HTTP 500 (and an error log line).
+struct ServerHandlers {
+  // validate answers POST /validate with the request body (at most config.max_body_bytes bytes,
+  // Content-Type application/json); the view is valid only during the call.
+  std::function<HttpReply(std::string_view body)> validate;
+  // readiness answers GET /readyz: 200 when ready, else 503; `detail` is the body either way.
+  std::function<Readiness()> readiness;
+};
+
+class ServerImpl;
+
+// Server owns the listeners and their worker threads from start() until stop().
+//
+// What every request meets, before any handler runs:
+//   - TLS 1.2 or 1.3 only; the certificate is installed per handshake from the current
+//     credentials, so a rotation reaches the next connection and never a connection in use.
+//   - more than config.max_header_count headers: 431; a request with a body (POST, PUT, ...)
+//     without Content-Length, chunked, or Content-Encoded: 411 / 415; Content-Length over
+//     config.max_body_bytes: 413. These close the connection (the body is never read).
+//   - bytes read on one TLS connection between two responses are capped at max_body_bytes plus
+//     header room; past that the connection is cut (cpp-httplib itself does not bound header lines).
+//   - read / write timeouts (config.read_timeout, write_timeout), keep-alive for idle_timeout and
+//     at most kKeepAliveMaxRequests requests per connection, config.worker_threads workers (one
+//     per open connection: size it for every apiserver's connection pool).
+// Routes (TLS): POST /validate (415 unless Content-Type is application/json), GET /healthz (200
+// "ok"), GET /readyz (200/503 + detail; 503 "draining" once stop() began), GET /metrics
+// (Prometheus text 0.0.4); other paths 404, other methods on these paths 405. The plain listener
+// (config.metrics_port != 0) serves only the three GETs, without keep-alive.
+// Every answer is counted by Metrics::observe_http.
+class Server {
+ public:
+  // kKeepAliveMaxRequests: a connection is closed after this many requests, so load spreads over
+  // replicas that came up after the apiserver connected.
+  static constexpr std::size_t kKeepAliveMaxRequests = 1000;
+
+  // start loads the TLS credentials (config.tls_cert_file / tls_key_file), binds
+  // config.address:config.port (0 = any free port; see port()) and the metrics port, and starts
+  // serving. Errors: the credentials' errors (kNotFound, kIo, kMalformed, kMismatch, kLimit, with
+  // the file named), kIo when a port cannot be bound, kMalformed when handlers are missing.
+  // `metrics` must not be null; `logger` must outlive the Server.
+  [[nodiscard]] static Result<std::unique_ptr<Server>> start(const ServerConfig& config, ServerHandlers handlers,
+                                                             std::shared_ptr<Metrics> metrics, log::Logger& logger);
+  // ~Server calls stop().
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // port is the bound TLS port; metrics_port the bound plain port (0 when disabled).
+  std::uint16_t port() const;
+  std::uint16_t metrics_port() const;
+
+  // reload_tls_if_changed re-reads the certificate and key when either file's identity (device,
+  // inode, size, mtime, ctime) differs from the last attempt. Returns true when new credentials
+  // were installed, false when nothing changed. A pair that does not load (missing, damaged, key
+  // not matching) keeps the current credentials and returns the error; it is logged (warn) and
+  // counted by observe_tls_reload(false), once per change of the files. Thread-safe.
+  [[nodiscard]] Result<bool> reload_tls_if_changed();
+  // certificate_sha256 is the lowercase hex SHA-256 of the leaf new connections get. Thread-safe.
+  std::string certificate_sha256() const;
+
+  // stop drains: the listeners close at once, /readyz answers 503, idle keep-alive connections
+  // are closed, requests in flight finish and their connections close after the response. After
+  // config.drain_timeout the remaining connections are cut; stop() then returns as soon as the
+  // handlers still running return (the webhook's deadline bounds them). Idempotent, thread-safe.
+  void stop();
+
+ private:
+  explicit Server(std::unique_ptr<ServerImpl> impl);
+  std::unique_ptr<ServerImpl> impl_;
+};
+
+}  // namespace modelgate::admission
