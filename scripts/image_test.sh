@@ -21,7 +21,6 @@ SHARED="${MODELGATE_SHARED_DIR:-$ROOT/../shared}"
 CACHE="${MODELGATE_CI_CACHE:-/var/cache/modelgate-ci}"
 IMAGE=localhost/modelgate:test
 SUITE=bookworm
-MIRROR=http://deb.debian.org/debian
 t0=$SECONDS
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -84,26 +83,31 @@ export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/st
        CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" TMPDIR="$WORK/run"
 
 # --- base images: debootstrap once, import when missing -------------------------------------------
+# debian_mirror: the host's Debian mirror for $SUITE (deb822 sources or the one-line format).
+debian_mirror() {
+  {
+    awk -v suite="$SUITE" '
+      /^URIs:/ { uri = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) found = uri }
+      /^$/ { if (found) { print found; exit } }
+      END { if (found) print found }' /etc/apt/sources.list.d/*.sources 2>/dev/null
+    awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2 }' /etc/apt/sources.list 2>/dev/null
+  } | head -1
+}
 make_rootfs() {  # make_rootfs: $CACHE/$SUITE-minbase.tar and $CACHE/$SUITE-slim.tar
-  local dir="$CACHE/rootfs.tmp"
+  local dir="$CACHE/rootfs.tmp" mirror
+  mirror="$(debian_mirror)"
+  [ -n "$mirror" ] || { echo "image_test: error: no Debian $SUITE source in /etc/apt" >&2; return 1; }
   rm -rf "$dir"
   echo "image_test: debootstrap --variant=minbase $SUITE (once; cached in $CACHE)" >&2
-  debootstrap --variant=minbase "$SUITE" "$dir" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase "$SUITE" "$dir" "$mirror" >"$CACHE/debootstrap.log" 2>&1 \
     || { tail -20 "$CACHE/debootstrap.log" >&2; return 1; }
+  # The image's apt sources are the host's Debian sources (same mirror, updates and security).
   rm -f "$dir/etc/apt/sources.list"
-  cat >"$dir/etc/apt/sources.list.d/debian.sources" <<EOF
-Types: deb
-URIs: $MIRROR
-Suites: $SUITE $SUITE-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: http://deb.debian.org/debian-security
-Suites: $SUITE-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    cp /etc/apt/sources.list.d/debian.sources "$dir/etc/apt/sources.list.d/debian.sources"
+  else
+    grep -E "^deb .* $SUITE(-updates|-security|/updates)? " /etc/apt/sources.list >"$dir/etc/apt/sources.list"
+  fi
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$dir/etc/apt/apt.conf.d/90modelgate-norecommends"
   rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/var/log/*.log "$dir"/tmp/*
   tar -C "$dir" --numeric-owner -cf "$CACHE/$SUITE-minbase.tar.tmp" . && mv "$CACHE/$SUITE-minbase.tar.tmp" "$CACHE/$SUITE-minbase.tar"

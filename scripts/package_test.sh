@@ -71,6 +71,11 @@ fi
 # --- value sets that must render, validate and hold their properties -----------------------------
 pairs=()
 names=()
+NOTES_CHART="$WORK/chart-with-notes"
+cp -r "$CHART" "$NOTES_CHART"
+{ echo '{{- define "modelgate.notesPreview" -}}'; cat "$CHART/templates/NOTES.txt"; echo '{{- end }}'; } \
+  >"$NOTES_CHART/templates/_notes_preview.tpl"
+printf 'notes: |\n{{ include "modelgate.notesPreview" . | indent 2 }}\n' >"$NOTES_CHART/templates/notes-preview.yaml"
 for dir in "$PKG"/cases/*/; do
   name="$(basename "$dir")"
   release="$(expect_field "$dir/expect.yaml" release modelgate)"
@@ -88,6 +93,14 @@ for dir in "$PKG"/cases/*/; do
   fi
   if ! yamllint -s -c "$PKG/yamllint.yaml" "$out" >"$WORK/$name.yamllint" 2>&1; then
     fail "$name: yamllint of the rendered manifests"; cat "$WORK/$name.yamllint"; continue
+  fi
+  # NOTES.txt is only rendered by install; render a copy of it as a template to check it too.
+  failure_policy="$(expect_field "$dir/expect.yaml" failurePolicy Fail)"
+  # shellcheck disable=SC2086
+  if ! "$HELM" template "$release" "$NOTES_CHART" -n "$namespace" -f "$dir/values.yaml" ${extra[*]} \
+       --show-only templates/notes-preview.yaml >"$WORK/$name.notes" 2>&1 \
+     || ! grep -q "failurePolicy is $failure_policy" "$WORK/$name.notes"; then
+    fail "$name: NOTES.txt does not render or does not state failurePolicy $failure_policy"; cat "$WORK/$name.notes"; continue
   fi
   pairs+=("$out" "$dir/expect.yaml")
   names+=("$name")
