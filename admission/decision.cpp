@@ -1,0 +1,189 @@
+#include "admission/decision.h"
+
+#include <algorithm>
+
+#include "crypto/encoding.h"
+#include "policy/diagnostic.h"
+
+namespace modelgate::admission {
+
+namespace {
+
+using policy::quote;
+
+struct Finding {
+  const policy::CompiledPolicy* policy;
+  std::string subject;                 // "model \"x\" (...)" or "volume \"v\""
+  std::string model;                   // model or volume name
+  std::vector<policy::RuleResult> rules;  // failing / erroring ones
+};
+
+std::string find_annotation(const Workload& w, const std::string& key, bool& present) {
+  auto it = w.annotations.find(key);
+  if (it != w.annotations.end()) {
+    present = true;
+    return it->second;
+  }
+  if (w.pod) {
+    auto jt = w.pod->annotations.find(key);
+    if (jt != w.pod->annotations.end()) {
+      present = true;
+      return jt->second;
+    }
+  }
+  present = false;
+  return "";
+}
+
+std::string with_ratio(std::uint64_t done, std::uint64_t total) {
+  return std::to_string(done) + " of " + std::to_string(total) + " bytes hashed";
+}
+
+}  // namespace
+
+std::string describe_model(const ModelRef& ref) {
+  return "model " + quote(ref.model_name) + " (volume " + quote(ref.volume) + ", " + sanitize_for_user(ref.volume_desc) +
+         ", path " + (ref.path.empty() ? std::string("/") : sanitize_for_user(ref.path)) + ")";
+}
+
+Decision decide_admission(const std::string& uid, const Workload& workload, const std::vector<ModelVerdict>& verdicts,
+                          const std::vector<RefProblem>& problems) {
+  Decision d;
+  d.response.uid = uid;
+  std::vector<Finding> findings;
+  std::vector<std::string> models;
+  bool all_hits = !verdicts.empty();
+
+  for (const RefProblem& p : problems) {
+    findings.push_back(Finding{p.policy, "volume " + quote(p.volume), p.volume,
+                               {policy::RuleResult{"mount", policy::RuleStatus::kFail, p.reason, p.message}}});
+  }
+  for (const ModelVerdict& mv : verdicts) {
+    const ModelRef& ref = *mv.ref;
+    const std::string subject = describe_model(ref);
+    all_hits = all_hits && mv.outcome.cache_hit;
+    if (mv.outcome.state == VerifyState::kPending) {
+      findings.push_back(Finding{ref.policy, subject, ref.model_name,
+                                 {policy::RuleResult{"verification", policy::RuleStatus::kError, "verification.pending",
+                                                     "model " + quote(ref.model_name) + " is still being verified (" +
+                                                         with_ratio(mv.outcome.bytes_done, mv.outcome.bytes_total) +
+                                                         "); retry shortly"}}});
+      continue;
+    }
+    if (mv.outcome.state == VerifyState::kOverloaded || !mv.outcome.verdict) {
+      findings.push_back(Finding{ref.policy, subject, ref.model_name,
+                                 {policy::RuleResult{"verification", policy::RuleStatus::kError,
+                                                     "verification.overloaded",
+                                                     "cannot verify model " + quote(ref.model_name) +
+                                                         " now: too many verifications are queued; retry shortly"}}});
+      continue;
+    }
+    const Verdict& v = *mv.outcome.verdict;
+    if (v.root) {
+      models.push_back(ref.model_name + "=sha256:" + crypto::to_hex(*v.root));
+    }
+    Finding f{ref.policy, subject, ref.model_name, {}};
+    for (const policy::RuleResult& r : v.evaluation.rules) {
+      if (r.status == policy::RuleStatus::kFail || r.status == policy::RuleStatus::kError) {
+        f.rules.push_back(r);
+      }
+    }
+    if (!f.rules.empty()) {
+      findings.push_back(std::move(f));
+    }
+  }
+
+  std::string message;
+  std::vector<std::string> audit;
+  bool denied = false;
+  for (const Finding& f : findings) {
+    const policy::Policy& p = *f.policy->policy;
+    const std::string pname = p.name.value;
+    for (const policy::RuleResult& r : f.rules) {
+      d.summary.reasons.push_back(r.reason);
+    }
+    if (d.summary.reason.empty()) {
+      d.summary.reason = f.rules.front().reason;
+      d.summary.policy = pname;
+      d.summary.rule = f.rules.front().rule;
+      d.summary.model = f.model;
+    }
+    bool glass = false;
+    std::string glass_reason;
+    if (p.break_glass.allowed.value) {
+      glass_reason = find_annotation(workload, p.break_glass.annotation.value, glass);
+    }
+    if (glass) {
+      if (std::find(d.summary.break_glass.begin(), d.summary.break_glass.end(), pname) == d.summary.break_glass.end()) {
+        d.summary.break_glass.push_back(pname);
+        d.response.warnings.push_back("break-glass: policy " + quote(pname) + " overridden (" +
+                                      sanitize_for_user(glass_reason) + "); this admission is audited");
+      }
+      audit.push_back(pname + ": break-glass: " + f.rules.front().reason);
+      continue;
+    }
+    switch (p.mode.value) {
+      case policy::Mode::kEnforce: {
+        denied = true;
+        if (!message.empty()) {
+          message += "\n";
+        }
+        message += f.subject + " violates policy " + quote(pname) + ":";
+        for (const policy::RuleResult& r : f.rules) {
+          message += "\n  - " + r.rule + ": " + r.message;
+        }
+        break;
+      }
+      case policy::Mode::kWarn:
+        for (const policy::RuleResult& r : f.rules) {
+          d.response.warnings.push_back("policy " + quote(pname) + " (warn): " + quote(f.model) + ": " + r.rule + ": " +
+                                        r.message);
+        }
+        audit.push_back(pname + ": warn: " + f.rules.front().reason);
+        break;
+      case policy::Mode::kAudit:
+        audit.push_back(pname + ": audit: " + f.rules.front().reason);
+        break;
+    }
+  }
+
+  if (!models.empty()) {
+    std::string list;
+    for (const std::string& m : models) {
+      list += (list.empty() ? "" : ",") + m;
+    }
+    d.response.audit_annotations["models"] = list;
+  }
+  if (!d.summary.reason.empty()) {
+    d.response.audit_annotations["reason"] = d.summary.reason;
+  }
+  if (!audit.empty()) {
+    std::string list;
+    for (const std::string& a : audit) {
+      list += (list.empty() ? "" : "; ") + a;
+    }
+    d.response.audit_annotations["findings"] = list;
+  }
+  if (!d.summary.break_glass.empty()) {
+    std::string list;
+    for (const std::string& b : d.summary.break_glass) {
+      list += (list.empty() ? "" : ",") + b;
+    }
+    d.response.audit_annotations["break-glass"] = list;
+  }
+  d.summary.cache = verdicts.empty() ? "" : (all_hits ? "hit" : "miss");
+  if (denied) {
+    d.response.allowed = false;
+    d.response.code = 403;
+    d.response.message = message;
+    d.summary.decision = "deny";
+  } else {
+    d.response.allowed = true;
+    d.response.code = 200;
+    d.summary.decision = d.response.warnings.empty() ? "allow" : "warn";
+  }
+  d.response.audit_annotations["decision"] = d.summary.decision;
+  return d;
+}
+
+}  // namespace modelgate::admission

@@ -1,0 +1,396 @@
+#include "policy/evidence.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+#include <system_error>
+
+#include "base/limits.h"
+#include "base/read_file.h"
+#include "crypto/attestation.h"
+#include "crypto/bundle.h"
+#include "crypto/encoding.h"
+#include "crypto/model_signature.h"
+#include "crypto/model_verify.h"
+#include "crypto/statement.h"
+
+namespace modelgate::policy {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::int64_t now_or_clock(std::int64_t now) {
+  return now != 0 ? now : static_cast<std::int64_t>(std::time(nullptr));
+}
+
+// evidence_dir is <store>/sha256/<hex>; `hex` was checked to be 64 lowercase hex digits, so it
+// cannot climb out of the store.
+fs::path evidence_dir(const fs::path& store, std::string_view hex) { return store / "sha256" / std::string(hex); }
+
+bool valid_hex_digest(std::string_view hex) { return hex.size() == 64 && crypto::is_lower_hex(hex); }
+
+std::vector<fs::path> list_evidence_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    return out;
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      break;
+    }
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.' || it->path().extension() != ".json") {
+      continue;
+    }
+    out.push_back(it->path());
+    if (out.size() > limits::kMaxEvidenceFiles) {
+      break;  // the caller reports the limit
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string file_label(const fs::path& p) { return p.filename().string(); }
+
+// Candidate is one trusted method an attestation may be verified under, with the name it counts for.
+struct Candidate {
+  std::string name;  // signer name, or reviewer group name
+  const TrustedMethod* method;
+};
+
+// Gatherer collects one model's facts for one policy.
+class Gatherer {
+ public:
+  Gatherer(const CompiledPolicy& c, const EvidenceOptions& o) : c_(c), p_(*c.policy), o_(o) {
+    dopts_.now = now_or_clock(o.now);
+  }
+
+  ModelFacts model(const fs::path& dir, const std::string& signature_file) {
+    ModelFacts f = base_facts();
+    f.signature_file = signature_file;
+    const fs::path sig = dir / signature_file;
+    struct stat st {};
+    f.signature_present = ::lstat(sig.c_str(), &st) == 0;
+    std::optional<crypto::Manifest> verified_manifest;
+    if (p_.require.signature && f.signature_present) {
+      crypto::ModelVerifyOptions vo;
+      vo.hash = o_.hash;
+      vo.now = dopts_.now;
+      for (const Located<std::string>& name : p_.require.signature->signers) {
+        const TrustedMethod* m = c_.signer(name.value);
+        if (m == nullptr) {
+          continue;
+        }
+        auto r = crypto::verify_model(dir, sig, m->method, vo);
+        if (!r.ok()) {
+          const Error& e = r.error();
+          if (e.code == Code::kIo || e.code == Code::kDeadline || e.code == Code::kNotFound) {
+            // The model (or its signature) cannot be read: no other signer would do better.
+            f.model_error = e;
+            return f;
+          }
+          f.signature_failures.emplace(name.value, e);
+          continue;
+        }
+        f.signatures.push_back(VerifiedSignatureFact{name.value, r->signer(), signature_file, r->signed_times()});
+        f.root = r->root_digest();
+        f.root_signed = true;
+        verified_manifest = r->manifest();
+        f.signature_failures.clear();
+        break;  // model.sig holds one signature; more signers come from the store (threshold)
+      }
+    }
+    if (!f.root && !p_.require.signature) {
+      // A provenance-only policy ties the files to evidence through the digest of what is on disk.
+      auto root = local_root(dir, sig, f.signature_present);
+      if (!root.ok()) {
+        f.model_error = std::move(root).error();
+        return f;
+      }
+      f.root = root.value();
+    }
+    if (f.root) {
+      attestations(f, verified_manifest ? &*verified_manifest : nullptr, {});
+    }
+    return f;
+  }
+
+  ModelFacts store(std::string_view hex, std::vector<std::string> lineage) {
+    ModelFacts f = base_facts();
+    f.from_store = true;
+    auto bytes = crypto::from_hex(hex);
+    if (!bytes.ok() || bytes->size() != 32) {
+      f.model_error = make_error(Code::kMalformed, "base model digest is not sha256 hex");
+      return f;
+    }
+    crypto::Sha256Digest root{};
+    std::copy(bytes->begin(), bytes->end(), root.begin());
+    f.root = root;
+    attestations(f, nullptr, std::move(lineage));
+    f.root_signed = !f.signatures.empty();
+    return f;
+  }
+
+ private:
+  ModelFacts base_facts() {
+    ModelFacts f;
+    f.now = *dopts_.now;
+    f.catalog = c_.catalog;
+    return f;
+  }
+
+  Result<crypto::Sha256Digest> local_root(const fs::path& dir, const fs::path& sig, bool sig_present) {
+    crypto::SerializationConfig config;
+    for (std::string_view g : crypto::kDefaultGitIgnores) {
+      config.ignore_paths.emplace_back(g);
+    }
+    if (sig_present) {
+      config.ignore_paths.push_back(sig.filename().string());
+    }
+    MG_ASSIGN_OR_RETURN_CTX(crypto::Manifest m, crypto::hash_model(dir, config, o_.hash), "model");
+    return m.root_digest();
+  }
+
+  std::vector<Candidate> signers(const std::vector<Located<std::string>>& names) {
+    std::vector<Candidate> out;
+    for (const auto& n : names) {
+      if (const TrustedMethod* m = c_.signer(n.value)) {
+        out.push_back(Candidate{n.value, m});
+      }
+    }
+    return out;
+  }
+
+  std::vector<Candidate> candidates_for(std::string_view predicate_type, const ModelFacts& f) {
+    std::vector<Candidate> out;
+    if (predicate_type == crypto::kModelSigningPredicateV1) {
+      if (p_.require.signature) {
+        for (Candidate& cand : signers(p_.require.signature->signers)) {
+          bool done = std::any_of(f.signatures.begin(), f.signatures.end(),
+                                  [&](const VerifiedSignatureFact& s) { return s.signer == cand.name; });
+          if (!done) {
+            out.push_back(cand);
+          }
+        }
+      }
+    } else if (predicate_type == crypto::kSlsaProvenanceV1 || predicate_type == crypto::kSlsaProvenanceV02) {
+      if (p_.require.provenance) {
+        out = signers(p_.require.provenance->signers);
+      }
+    } else if (predicate_type == crypto::kApprovalPredicateV1) {
+      if (p_.require.reviews) {
+        for (const auto& g : p_.require.reviews->from) {
+          auto it = c_.reviewers.find(g.value);
+          if (it == c_.reviewers.end()) {
+            continue;
+          }
+          for (const TrustedMethod& m : it->second) {
+            out.push_back(Candidate{g.value, &m});
+          }
+        }
+      }
+    } else if (predicate_type == crypto::kTestResultPredicateV01) {
+      for (const EvaluationRule& e : p_.require.evaluations) {
+        for (Candidate& cand : signers(e.signers)) {
+          bool dup = std::any_of(out.begin(), out.end(), [&](const Candidate& x) { return x.name == cand.name; });
+          if (!dup) {
+            out.push_back(cand);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  // attestations reads every evidence file for f.root and keeps what verifies.
+  void attestations(ModelFacts& f, const crypto::Manifest* local, std::vector<std::string> lineage) {
+    const std::string hex = crypto::to_hex(*f.root);
+    std::vector<EvidenceFile> files = find_evidence(o_.stores, hex, f.rejected);
+    for (const EvidenceFile& file : files) {
+      one_file(f, file, local);
+    }
+    if (p_.require.base_models) {
+      base_models(f, hex, std::move(lineage));
+    }
+  }
+
+  void one_file(ModelFacts& f, const EvidenceFile& file, const crypto::Manifest* local) {
+    const std::string label = file_label(file.path);
+    auto bundle = crypto::parse_bundle(file.bytes);
+    if (!bundle.ok()) {
+      f.rejected.push_back(Rejection{label, std::move(bundle).error().context("bundle")});
+      return;
+    }
+    if (!bundle->dsse) {
+      f.rejected.push_back(Rejection{label, make_error(Code::kUnsupported, "not a DSSE attestation")});
+      return;
+    }
+    // Routing only: the unverified payload says which trust applies; nothing here is believed.
+    auto peek = crypto::parse_statement(bundle->dsse->payload);
+    if (!peek.ok()) {
+      f.rejected.push_back(Rejection{label, std::move(peek).error().context("statement")});
+      return;
+    }
+    std::vector<Candidate> cands = candidates_for(peek->predicate_type, f);
+    if (cands.empty()) {
+      return;  // evidence this policy does not ask for
+    }
+    std::optional<Error> first;
+    for (const Candidate& cand : cands) {
+      auto va = crypto::verify_attestation(*bundle, cand.method->method, dopts_);
+      if (!va.ok()) {
+        if (!first || (first->code == Code::kMismatch && va.error().code != Code::kMismatch)) {
+          first = std::move(va).error().context(cand.name);
+        }
+        continue;
+      }
+      if (!va->subject_has_sha256(*f.root)) {
+        f.rejected.push_back(Rejection{label, make_error(Code::kMismatch, "its subject is not this model's digest")});
+        return;
+      }
+      accept(f, label, cand, *va, local);
+      return;
+    }
+    f.rejected.push_back(Rejection{label, first ? *first : make_error(Code::kUntrusted, "not verified")});
+  }
+
+  void accept(ModelFacts& f, const std::string& label, const Candidate& cand, const crypto::VerifiedAttestation& va,
+              const crypto::Manifest* local) {
+    const crypto::Statement& st = va.statement();
+    const std::vector<std::int64_t>& times = va.envelope().signed_times();
+    if (st.predicate_type == crypto::kModelSigningPredicateV1) {
+      auto sm = crypto::signed_model_from_statement(st);
+      if (!sm.ok()) {
+        f.rejected.push_back(Rejection{label, std::move(sm).error()});
+        return;
+      }
+      if (local != nullptr) {
+        crypto::ManifestDiff diff = crypto::compare_manifest(*sm, *local);
+        if (!diff.empty()) {
+          f.rejected.push_back(Rejection{label, make_error(Code::kMismatch, std::string(kModelMismatchPrefix) +
+                                                                                ": " + diff.describe())});
+          return;
+        }
+      }
+      f.signatures.push_back(VerifiedSignatureFact{cand.name, va.identity(), label, times});
+    } else if (st.predicate_type == crypto::kSlsaProvenanceV1 || st.predicate_type == crypto::kSlsaProvenanceV02) {
+      auto prov = crypto::parse_provenance(st.predicate_type, st.predicate);
+      if (!prov.ok()) {
+        f.rejected.push_back(Rejection{label, std::move(prov).error()});
+        return;
+      }
+      f.provenance.push_back(ProvenanceFact{cand.name, va.identity(), label, std::move(prov).value(), times});
+    } else if (st.predicate_type == crypto::kApprovalPredicateV1) {
+      auto a = crypto::parse_approval(st.predicate);
+      if (!a.ok()) {
+        f.rejected.push_back(Rejection{label, std::move(a).error()});
+        return;
+      }
+      f.approvals.push_back(ApprovalFact{cand.name, va.identity(), label, std::move(a).value()});
+    } else if (st.predicate_type == crypto::kTestResultPredicateV01) {
+      auto t = crypto::parse_test_result(st.predicate);
+      if (!t.ok()) {
+        f.rejected.push_back(Rejection{label, std::move(t).error()});
+        return;
+      }
+      f.test_results.push_back(TestResultFact{cand.name, va.identity(), label, std::move(t).value()});
+    }
+  }
+
+  void base_models(ModelFacts& f, const std::string& hex, std::vector<std::string> lineage) {
+    const BaseModelsRule& rule = *p_.require.base_models;
+    lineage.push_back(hex);
+    for (const ProvenanceFact& pf : f.provenance) {
+      for (const crypto::Dependency& d : pf.provenance.dependencies) {
+        if (d.role != "base-model") {
+          continue;
+        }
+        BaseModelFacts b;
+        b.dependency = d;
+        if (d.sha256.empty() || !valid_hex_digest(d.sha256)) {
+          f.base_models.push_back(std::move(b));  // evaluate reports it unpinned
+          continue;
+        }
+        if (std::find(lineage.begin(), lineage.end(), d.sha256) != lineage.end()) {
+          b.problem = "cycle: sha256:" + d.sha256.substr(0, 12) + "… is its own ancestor";
+        } else if (lineage.size() > rule.max_depth.value) {
+          b.problem = "lineage deeper than maxDepth " + std::to_string(rule.max_depth.value);
+        } else if (rule.must_pass_policy.value) {
+          b.facts = std::make_shared<const ModelFacts>(Gatherer(c_, o_).store(d.sha256, lineage));
+        }
+        f.base_models.push_back(std::move(b));
+      }
+    }
+  }
+
+  const CompiledPolicy& c_;
+  const Policy& p_;
+  const EvidenceOptions& o_;
+  crypto::DsseVerifyOptions dopts_;
+};
+
+}  // namespace
+
+std::vector<EvidenceFile> find_evidence(const std::vector<fs::path>& stores, std::string_view hex,
+                                        std::vector<Rejection>& unreadable) {
+  std::vector<EvidenceFile> out;
+  if (!valid_hex_digest(hex)) {
+    return out;
+  }
+  std::size_t seen = 0;
+  for (const fs::path& store : stores) {
+    for (const fs::path& p : list_evidence_files(evidence_dir(store, hex))) {
+      if (++seen > limits::kMaxEvidenceFiles) {
+        unreadable.push_back(Rejection{file_label(p), make_error(Code::kLimit, "too many evidence files (more than " +
+                                                                                  std::to_string(limits::kMaxEvidenceFiles) +
+                                                                                  "); the rest were not read")});
+        return out;
+      }
+      auto bytes = read_regular_file(p, limits::kMaxAttestationBytes);
+      if (!bytes.ok()) {
+        unreadable.push_back(Rejection{file_label(p), std::move(bytes).error()});
+        continue;
+      }
+      out.push_back(EvidenceFile{p, std::move(bytes).value()});
+    }
+  }
+  return out;
+}
+
+std::string evidence_fingerprint(const std::vector<fs::path>& stores, std::string_view hex) {
+  crypto::Sha256 h;
+  if (!valid_hex_digest(hex)) {
+    return "";
+  }
+  for (const fs::path& store : stores) {
+    for (const fs::path& p : list_evidence_files(evidence_dir(store, hex))) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) != 0) {
+        continue;
+      }
+      const std::string line = p.string() + '\0' + std::to_string(st.st_size) + ':' + std::to_string(st.st_ino) +
+                               ':' + std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +
+                               ':' + std::to_string(st.st_ctim.tv_sec) + '.' + std::to_string(st.st_ctim.tv_nsec) +
+                               '\n';
+      h.update(crypto::as_bytes(line));
+    }
+  }
+  return crypto::to_hex(h.final());
+}
+
+ModelFacts collect_model_facts(const CompiledPolicy& policy, const fs::path& model_dir, const std::string& signature_file,
+                               const EvidenceOptions& options) {
+  return Gatherer(policy, options).model(model_dir, signature_file);
+}
+
+ModelFacts collect_store_facts(const CompiledPolicy& policy, std::string_view hex, std::vector<std::string> lineage,
+                               const EvidenceOptions& options) {
+  return Gatherer(policy, options).store(hex, std::move(lineage));
+}
+
+}  // namespace modelgate::policy
