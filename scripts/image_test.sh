@@ -12,6 +12,7 @@
 # machine's hard limits); no system file is edited.
 #
 # Env: MODELGATE_IMAGE_CONTEXT=worktree builds the working tree instead of `git archive HEAD`;
+#      MODELGATE_IMAGE_SKIP_BUILD=1 tests the image already built (while working on this script);
 #      MODELGATE_CI_CACHE (default /var/cache/modelgate-ci). Must run as root. Prints
 #      "N passed, N failed" last.
 set -euo pipefail
@@ -47,7 +48,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-mkdir -p "$CACHE" "$WORK/run"
+mkdir -p "$CACHE"
 chmod 0755 "$WORK"
 
 passed=0
@@ -79,8 +80,10 @@ cat >"$WORK/registries.conf" <<'EOF'
 # Nothing is pulled: base images are imported locally; short names resolve to docker.io names.
 unqualified-search-registries = ["docker.io"]
 EOF
+# TMPDIR is where buildah keeps RUN --mount=type=cache directories (the compiler cache): keep it.
+mkdir -p "$CACHE/tmp"
 export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/storage.conf" \
-       CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" TMPDIR="$WORK/run"
+       CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" TMPDIR="$CACHE/tmp"
 
 # --- base images: debootstrap once, import when missing -------------------------------------------
 # debian_mirror: the host's Debian mirror for $SUITE (deb822 sources or the one-line format).
@@ -136,7 +139,8 @@ import_base() {  # import_base TARBALL NAME: import unless the image came from t
   if [ "$(podman image inspect --format '{{index .Labels "dev.modelgate.rootfs"}}' "docker.io/library/$name" 2>/dev/null)" = "$sum" ]; then
     return 0
   fi
-  podman import --change "LABEL dev.modelgate.rootfs=$sum" --change 'CMD ["/bin/bash"]' "$tar" "docker.io/library/$name" >/dev/null
+  podman import --change "LABEL dev.modelgate.rootfs=$sum" --change 'CMD ["/bin/bash"]' "$tar" \
+    "docker.io/library/$name" >"$WORK/import.log" 2>&1 || { cat "$WORK/import.log" >&2; return 1; }
   podman tag "docker.io/library/$name" "localhost/$name"
 }
 import_base "$CACHE/$SUITE-minbase.tar" "debian:$SUITE"
@@ -151,10 +155,15 @@ else
   mkdir -p "$CONTEXT" && git -C "$ROOT" archive HEAD | tar -x -C "$CONTEXT"
 fi
 BUILD_LOG="$CACHE/image-build.log"
+build_args=(--isolation chroot --pull=never --network host --layers -f "$CONTEXT/Dockerfile"
+  --build-arg MODELGATE_VERSION="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$ROOT/charts/modelgate/Chart.yaml")")
 tb=$SECONDS
-if podman build --isolation chroot --pull=never --network host --layers \
-     --build-arg MODELGATE_VERSION="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$ROOT/charts/modelgate/Chart.yaml")" \
-     -t "$IMAGE" -f "$CONTEXT/Dockerfile" "$CONTEXT" >"$BUILD_LOG" 2>&1; then
+if [ "${MODELGATE_IMAGE_SKIP_BUILD:-}" = 1 ] && podman image exists "$IMAGE"; then
+  echo "image_test: MODELGATE_IMAGE_SKIP_BUILD=1: testing the existing $IMAGE" >&2
+  build_s=0
+# The build stage is tagged too, so pruning dangling images never drops the cached package layer.
+elif podman build "${build_args[@]}" --target build -t localhost/modelgate-build:cache "$CONTEXT" >"$BUILD_LOG" 2>&1 \
+   && podman build "${build_args[@]}" -t "$IMAGE" "$CONTEXT" >>"$BUILD_LOG" 2>&1; then
   build_s=$((SECONDS - tb))
   pass "podman build --isolation chroot ($build_s s; log $BUILD_LOG)"
 else
@@ -257,15 +266,17 @@ atomic_write "$M/tls" "$WORK/t1/tls.crt" "$WORK/t1/tls.key"
   --set-json 'modelSources=[{"name":"models","root":"/mnt/models","pvc":{"claimName":"models"}}]' \
   --set-file "policies.image-test\.yaml=$WORK/policy.yaml" >"$WORK/rendered.yaml"
 rendered_config "$WORK/rendered.yaml" >"$M/config/config.yaml"
+mapfile -t COMMAND < <(rendered_command "$WORK/rendered.yaml")
 chmod -R a+rX "$M"
 
 # --- run ------------------------------------------------------------------------------------------------
+# Exactly the chart's container: its command and args, UID, read-only root, no capabilities, mounts.
 podman run -d --name "$CONTAINER" --network host --read-only --tmpfs /tmp:rw,size=16m \
   --cap-drop ALL --security-opt no-new-privileges --user 65532:65532 \
   -v "$M/config:/etc/modelgate/config:ro" -v "$M/tls:/etc/modelgate/tls:ro" \
   -v "$M/policies:/etc/modelgate/policies:ro" -v "$M/trust:/etc/modelgate/trust:ro" \
   -v "$M/models:/mnt/models:ro" \
-  "$IMAGE" --config /etc/modelgate/config/config.yaml >/dev/null
+  --entrypoint "${COMMAND[0]}" "$IMAGE" "${COMMAND[@]:1}" >/dev/null
 
 CURL=(curl --silent --show-error --max-time 10 --cacert "$WORK/first-ca.crt")
 ready=""

@@ -195,6 +195,7 @@ function runCase({ renderedPath, expectPath, objects, failures, models }) {
     }
   }
   const main = podSpec.containers?.[0] ?? {};
+  eq(main.command, ["/usr/local/bin/modelgate"], "container command");
   eq(main.args?.[0], "serve", "container args start with serve");
   eq(main.livenessProbe?.httpGet?.path, "/healthz", "livenessProbe path");
   eq(main.readinessProbe?.httpGet?.path, "/readyz", "readinessProbe path");

@@ -50,3 +50,13 @@ rendered_config() {
     if (!cm) { console.error('no config ConfigMap rendered'); process.exit(1); }
     process.stdout.write(cm.data['config.yaml']);" "$1")
 }
+
+# rendered_command RENDERED.yaml: the webhook container's command and args, one per line.
+rendered_command() {
+  (cd "$PKG" && node --input-type=module -e "
+    import { readFileSync } from 'node:fs'; import { parseAllDocuments } from 'yaml';
+    const d = parseAllDocuments(readFileSync(process.argv[1], 'utf8')).map((x) => x.toJS())
+      .find((o) => o?.kind === 'Deployment');
+    const c = d.spec.template.spec.containers[0];
+    process.stdout.write([...(c.command ?? []), ...(c.args ?? [])].join('\\n') + '\\n');" "$1")
+}
