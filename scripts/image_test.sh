@@ -45,6 +45,7 @@ WORK="$(mktemp -d /tmp/modelgate-image-test.XXXXXX)"
 CONTAINER="modelgate-image-test-$$"
 cleanup() {
   podman rm -f -t 5 "$CONTAINER" >/dev/null 2>&1 || true
+  podman rm -f -t 5 "$CONTAINER-defaults" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -349,6 +350,42 @@ done
 podman stop -t 25 "$CONTAINER" >/dev/null
 exit_code="$(podman inspect --format '{{.State.ExitCode}}' "$CONTAINER")"
 [ "$exit_code" = 0 ] && pass "SIGTERM: graceful exit 0" || fail "SIGTERM: exit code $exit_code"
+
+# The chart's defaults (no policy, no model store): the server must start with exactly that config,
+# and answer the `helm test` pod's AdmissionReview the way that pod's script expects.
+PORT2="$(free_port)"
+METRICS2="$(free_port)"
+"$HELM" template modelgate "$ROOT/charts/modelgate" -n modelgate \
+  --set config.port="$PORT2" --set config.metricsPort="$METRICS2" >"$WORK/rendered-defaults.yaml"
+mkdir -p "$M/config-defaults"
+rendered_config "$WORK/rendered-defaults.yaml" >"$M/config-defaults/config.yaml"
+chmod -R a+rX "$M/config-defaults"
+mapfile -t COMMAND2 < <(rendered_command "$WORK/rendered-defaults.yaml")
+podman run -d --name "$CONTAINER-defaults" --network host --read-only --tmpfs /tmp:rw,size=16m \
+  --cap-drop ALL --security-opt no-new-privileges --user 65532:65532 \
+  -v "$M/config-defaults:/etc/modelgate/config:ro" -v "$M/tls:/etc/modelgate/tls:ro" \
+  --entrypoint "${COMMAND2[0]}" "$IMAGE" "${COMMAND2[@]:1}" >/dev/null
+CURL2=(curl --silent --show-error --max-time 10 --cacert "$WORK/second-ca.crt")
+ready=""
+for _ in $(seq 1 100); do  # bounded wait for the listener: 100 x 0.2 s
+  if [ "$(podman inspect --format '{{.State.Running}}' "$CONTAINER-defaults" 2>/dev/null)" != true ]; then break; fi
+  if "${CURL2[@]}" -o /dev/null "https://localhost:$PORT2/readyz" 2>/dev/null; then ready=yes; break; fi
+  sleep 0.2
+done
+if [ -n "$ready" ]; then
+  pass "the chart's default config starts the server (no policy, no model store)"
+  out="$(rendered_test_review "$WORK/rendered-defaults.yaml" | "${CURL2[@]}" --fail -H 'Content-Type: application/json' \
+           --data-binary @- "https://localhost:$PORT2/validate" || true)"
+  # The helm test pod's own checks (templates/tests/test-webhook.yaml).
+  if echo "$out" | tr -d ' \n' | grep -q '"uid":"helm-test-modelgate-1"' && echo "$out" | tr -d ' \n' | grep -q '"allowed":true'; then
+    pass "the helm test AdmissionReview is answered as that test expects (uid echoed, allowed)"
+  else
+    fail "helm test AdmissionReview: $(cut -c1-300 <<<"$out")"
+  fi
+else
+  fail "the chart's default config does not start the server:"; podman logs "$CONTAINER-defaults" 2>&1 | tail -20
+fi
+podman rm -f -t 5 "$CONTAINER-defaults" >/dev/null 2>&1 || true
 
 echo "image_test: $((SECONDS - t0)) s in all (build ${build_s:-?} s)"
 echo "$passed passed, $failed failed"

@@ -60,3 +60,12 @@ rendered_command() {
     const c = d.spec.template.spec.containers[0];
     process.stdout.write([...(c.command ?? []), ...(c.args ?? [])].join('\\n') + '\\n');" "$1")
 }
+
+# rendered_test_review RENDERED.yaml: the AdmissionReview the chart's `helm test` pod sends.
+rendered_test_review() {
+  (cd "$PKG" && node --input-type=module -e "
+    import { readFileSync } from 'node:fs'; import { parseAllDocuments } from 'yaml';
+    const cm = parseAllDocuments(readFileSync(process.argv[1], 'utf8')).map((x) => x.toJS())
+      .find((o) => o?.kind === 'ConfigMap' && o.metadata.annotations?.['helm.sh/hook'] === 'test');
+    process.stdout.write(cm.data['review.json']);" "$1")
+}
