@@ -31,7 +31,7 @@ helm_version="$HELM_FOUND_VERSION"
 # helm keeps its caches and config out of the home directory and the checkout.
 WORK="$(mktemp -d /tmp/modelgate-package-test.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
-export WORK HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
+export ROOT WORK HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
 
 passed=0
 failed=0

@@ -20,6 +20,8 @@
 //   policyRoots: [root]             exactly the source roots the rendered policies name
 //   evidenceStores: [path]          exactly the config's evidence.stores
 //   trustMounted: bool              /etc/modelgate/trust is mounted
+//   policyFiles: {file: PATH}       the policies ConfigMap carries these files' text
+// $WORK and $ROOT in EXPECT.yaml are the environment's WORK and ROOT.
 import { readFileSync } from "node:fs";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
@@ -86,7 +88,8 @@ process.exit(failedCases ? 1 : 0);
 
 // runCase checks one rendered file against its expect.yaml; returns the failures and the count.
 function runCase({ renderedPath, expectPath, objects, failures, models }) {
-  const expect = parseYaml(readFileSync(expectPath, "utf8").replaceAll("$WORK", process.env.WORK ?? "$WORK"));
+  const expect = parseYaml(readFileSync(expectPath, "utf8").replaceAll("$WORK", process.env.WORK ?? "$WORK")
+    .replaceAll("$ROOT", process.env.ROOT ?? "$ROOT"));
   let checks = 0;
   function check(cond, what) {
     checks++;
@@ -338,6 +341,13 @@ function runCase({ renderedPath, expectPath, objects, failures, models }) {
     }
   }
   eq([...policyRoots].sort(), [...(expect.policyRoots ?? [])].sort(), "policy source roots");
+  // Policy files reach the pod as given (blank lines' indentation aside).
+  for (const [file, src] of Object.entries(expect.policyFiles ?? {})) {
+    const pm = policiesDir && mountOf(policiesDir);
+    const cm = pm && byKind("ConfigMap").find((c) => c.metadata.name === volumes[pm.name]?.configMap?.name);
+    const norm = (t) => (t ?? "").replace(/[ \t]+$/gm, "").replace(/\n*$/, "\n");
+    check(norm(cm?.data?.[file]) === norm(readFileSync(src, "utf8")), `policy file ${file} differs from ${src}`);
+  }
   eq(config.evidence?.stores ?? [], expect.evidenceStores ?? [], "evidence stores");
   for (const path of config.evidence?.stores ?? []) {
     const m = mounts.find((x) => x.mountPath === path);
