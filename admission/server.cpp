@@ -53,6 +53,19 @@ Connection* connection_of(const SSL* ssl) {
   return ssl == nullptr ? nullptr : static_cast<Connection*>(SSL_get_ex_data(ssl, connection_index()));
 }
 
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool is_json(std::string_view content_type) {
   const std::size_t semi = content_type.find(';');
   std::string_view media = content_type.substr(0, semi);
@@ -62,17 +75,7 @@ bool is_json(std::string_view content_type) {
   while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) {
     media.remove_prefix(1);
   }
-  constexpr std::string_view kJson = "application/json";
-  if (media.size() != kJson.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < media.size(); ++i) {
-    const char c = media[i] >= 'A' && media[i] <= 'Z' ? static_cast<char>(media[i] - 'A' + 'a') : media[i];
-    if (c != kJson[i]) {
-      return false;
-    }
-  }
-  return true;
+  return equals_ignore_case(media, "application/json");
 }
 
 // status_text is the reason phrase for the statuses this server produces itself.
@@ -124,7 +127,9 @@ class ServerImpl {
  public:
   ServerImpl(const ServerConfig& config, ServerHandlers handlers, std::shared_ptr<Metrics> metrics, log::Logger& logger)
       : config_(config), handlers_(std::move(handlers)), metrics_(std::move(metrics)), logger_(logger) {
-    byte_budget_ = config_.max_body_bytes + (config_.max_header_count + 2) * kHeaderLineBytes + (64u << 10);
+    // Twice the body: a body up to that size is read and discarded for a clean 413; past it the
+    // connection is cut.
+    byte_budget_ = 2 * config_.max_body_bytes + (config_.max_header_count + 2) * kHeaderLineBytes + (64u << 10);
   }
 
   Result<void> start() {
@@ -140,7 +145,7 @@ class ServerImpl {
     if (!tls_->is_valid()) {
       return make_error(Code::kInternal, "tls: cannot create the TLS context");
     }
-    configure_common(*tls_, config_.worker_threads);
+    configure_common(*tls_, config_.worker_threads, true);
     tls_->set_keep_alive_max_count(Server::kKeepAliveMaxRequests);
     add_routes(*tls_, true);
     auto port = bind(*tls_, config_.port);
@@ -152,7 +157,7 @@ class ServerImpl {
     if (config_.metrics_port != 0) {
       plain_ = std::make_unique<httplib::Server>();
       // Scrapes are seconds apart: no keep-alive, so a drain never waits on an idle scraper.
-      configure_common(*plain_, 2);
+      configure_common(*plain_, 2, false);
       plain_->set_keep_alive_max_count(1);
       add_routes(*plain_, false);
       auto mport = bind(*plain_, config_.metrics_port);
@@ -331,7 +336,7 @@ class ServerImpl {
     return true;
   }
 
-  void configure_common(httplib::Server& svr, std::size_t workers) {
+  void configure_common(httplib::Server& svr, std::size_t workers, bool with_validate) {
     svr.set_tcp_nodelay(true);  // one small response per request: Nagle would add delayed-ACK latency
     svr.set_read_timeout(config_.read_timeout);
     svr.set_write_timeout(config_.write_timeout);
@@ -342,11 +347,12 @@ class ServerImpl {
       return pre_route(req, res) ? httplib::Server::HandlerResponse::Unhandled
                                  : httplib::Server::HandlerResponse::Handled;
     });
-    svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    svr.set_error_handler([with_validate](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) {
         return;  // a route's own error answer (415, 503, a webhook 400) keeps its text
       }
-      if (res.status == 404 && !known_path(req.path).empty()) {
+      const bool routed_path = !known_path(req.path).empty() && (with_validate || req.path != "/validate");
+      if (res.status == 404 && routed_path) {
         res.status = 405;
         res.set_header("Allow", req.path == "/validate" ? "POST" : "GET");
       }
@@ -391,10 +397,16 @@ class ServerImpl {
       return true;
     }
     if (req.has_header("Transfer-Encoding")) {
-      reject(req, res, 411, "chunked request bodies are not accepted; send Content-Length");
-      return false;
+      // Chunked bodies are read (the byte budget bounds them; /validate checks the size after).
+      if (!equals_ignore_case(req.get_header_value("Transfer-Encoding"), "chunked")) {
+        reject(req, res, 415, "Transfer-Encoding other than chunked is not accepted");
+        return false;
+      }
+      return content_encoding_ok(req, res);
     }
     if (!req.has_header("Content-Length")) {
+      // cpp-httplib would read such a body until the connection closes (RFC 9112 §6.3 says it
+      // has length 0): ask for a length instead.
       reject(req, res, 411, "Content-Length is required");
       return false;
     }
@@ -407,14 +419,14 @@ class ServerImpl {
       reject(req, res, 400, "invalid Content-Length");
       return false;
     }
-    const std::uint64_t n = std::stoull(length);
-    if (n > config_.max_body_bytes) {
-      reject(req, res, 413,
-             "request body too large (" + length + " > " + std::to_string(config_.max_body_bytes) + " bytes)");
-      return false;
-    }
-    if (req.has_header("Content-Encoding") && req.get_header_value("Content-Encoding") != "identity") {
-      // A compressed body would be inflated by cpp-httplib past every bound above.
+    // Content-Length over max_body_bytes is cpp-httplib's 413 (set_payload_max_length): it reads
+    // and discards the declared body first, so the client reads the answer instead of a reset.
+    return content_encoding_ok(req, res);
+  }
+
+  bool content_encoding_ok(const httplib::Request& req, httplib::Response& res) {
+    if (req.has_header("Content-Encoding") && !equals_ignore_case(req.get_header_value("Content-Encoding"), "identity")) {
+      // cpp-httplib would inflate a compressed body past every bound above.
       reject(req, res, 415, "Content-Encoding is not accepted; send the body uncompressed");
       return false;
     }
@@ -427,6 +439,13 @@ class ServerImpl {
         if (!is_json(req.get_header_value("Content-Type"))) {
           res.status = 415;
           res.set_content("Content-Type must be application/json\n", "text/plain; charset=utf-8");
+          return;
+        }
+        if (req.body.size() > config_.max_body_bytes) {  // a chunked body (Content-Length is checked earlier)
+          res.status = 413;
+          res.set_content("request body too large (" + std::to_string(req.body.size()) + " > " +
+                              std::to_string(config_.max_body_bytes) + " bytes)\n",
+                          "text/plain; charset=utf-8");
           return;
         }
         HttpReply reply = handlers_.validate(req.body);

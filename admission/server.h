@@ -36,10 +36,12 @@ class ServerImpl;
 //   - TLS 1.2 or 1.3 only; the certificate is installed per handshake from the current
 //     credentials, so a rotation reaches the next connection and never a connection in use.
 //   - more than config.max_header_count headers: 431; a request with a body (POST, PUT, ...)
-//     without Content-Length, chunked, or Content-Encoded: 411 / 415; Content-Length over
-//     config.max_body_bytes: 413. These close the connection (the body is never read).
-//   - bytes read on one TLS connection between two responses are capped at max_body_bytes plus
-//     header room; past that the connection is cut (cpp-httplib itself does not bound header lines).
+//     with neither Content-Length nor chunked Transfer-Encoding: 411; Content-Encoding or another
+//     Transfer-Encoding: 415 (these close the connection, the body is never read); a body over
+//     config.max_body_bytes: 413.
+//   - bytes read on one TLS connection between two responses are capped at 2 x max_body_bytes
+//     plus header room; past that the connection is cut (cpp-httplib bounds neither the number
+//     nor, before it has read them, the length of header lines).
 //   - read / write timeouts (config.read_timeout, write_timeout), keep-alive for idle_timeout and
 //     at most kKeepAliveMaxRequests requests per connection, config.worker_threads workers (one
 //     per open connection: size it for every apiserver's connection pool).

@@ -1,0 +1,630 @@
+// server_test.cpp: the real server on 127.0.0.1, port 0, with TLS material made by the openssl CLI
+// for each test; clients are cpp-httplib's SSLClient and `openssl s_client` (the oracle for
+// protocol versions and for which certificate a new connection gets). Handlers are fakes.
+#include <catch2/catch.hpp>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "admission/server.h"
+#include "prometheus_text.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using modelgate::Code;
+using namespace modelgate::admission;
+using modelgate::testing::run;
+using modelgate::testing::TempDir;
+using modelgate::testing::write_file;
+using namespace std::chrono_literals;
+
+namespace {
+
+void openssl(std::vector<std::string> args) {
+  args.insert(args.begin(), "openssl");
+  const auto r = run(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+std::string normalize_fingerprint(const std::string& openssl_output) {
+  // "sha256 Fingerprint=AB:CD:..." -> "abcd..."
+  const std::size_t eq = openssl_output.find('=');
+  std::string hex;
+  for (std::size_t i = eq == std::string::npos ? 0 : eq + 1; i < openssl_output.size(); ++i) {
+    const char c = openssl_output[i];
+    if (std::isxdigit(static_cast<unsigned char>(c)) != 0) {
+      hex.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  return hex;
+}
+
+// Pki makes CAs and leaf certificates (for 127.0.0.1 and localhost) with the openssl CLI.
+class Pki {
+ public:
+  fs::path operator/(const std::string& rel) const { return dir_ / rel; }
+
+  void ca(const std::string& name) {
+    openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             (dir_ / (name + ".key")).string(), "-out", (dir_ / (name + ".crt")).string(), "-subj", "/CN=" + name,
+             "-days", "2", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+             "keyUsage=critical,keyCertSign,cRLSign"});
+  }
+
+  void leaf(const std::string& name, const std::string& ca) {
+    write_file(dir_ / (name + ".ext"),
+               "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+               "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n");
+    openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             (dir_ / (name + ".key")).string(), "-out", (dir_ / (name + ".csr")).string(), "-subj", "/CN=localhost"});
+    openssl({"x509", "-req", "-in", (dir_ / (name + ".csr")).string(), "-CA", (dir_ / (ca + ".crt")).string(),
+             "-CAkey", (dir_ / (ca + ".key")).string(), "-CAcreateserial", "-out", (dir_ / (name + ".crt")).string(),
+             "-days", "2", "-extfile", (dir_ / (name + ".ext")).string()});
+  }
+
+  // fingerprint is the SHA-256 of a certificate file, as openssl computes it.
+  std::string fingerprint(const std::string& name) const {
+    const auto r = run({"openssl", "x509", "-in", (dir_ / (name + ".crt")).string(), "-noout", "-fingerprint",
+                        "-sha256"});
+    REQUIRE(r.exit_code == 0);
+    return normalize_fingerprint(r.out);
+  }
+
+ private:
+  TempDir dir_;
+};
+
+// replace writes `content` to `path` the way Kubernetes and cert-manager do: a new file renamed
+// over the old one.
+void replace(const fs::path& path, const std::string& content) {
+  write_file(path.string() + ".new", content);
+  fs::rename(path.string() + ".new", path);
+}
+
+// peer_fingerprint connects with openssl s_client (trusting `ca`) and returns the SHA-256 of the
+// certificate the server presented; "" when the handshake or verification failed.
+std::string peer_fingerprint(std::uint16_t port, const fs::path& ca) {
+  const auto r = run({"sh", "-c",
+                      "openssl s_client -connect 127.0.0.1:" + std::to_string(port) + " -CAfile '" + ca.string() +
+                          "' -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256"});
+  return r.exit_code == 0 ? normalize_fingerprint(r.out) : std::string();
+}
+
+// Gate blocks a handler until the test releases it, and tells the test when one is waiting.
+class Gate {
+ public:
+  void pass() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return open_; });
+  }
+  void wait_for_waiter() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return waiting_ > 0; });
+  }
+  void open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_ = 0;
+  bool open_ = false;
+};
+
+// TestServer runs a Server with fake handlers: validate echoes the body it got, readiness follows
+// `ready`, and `gate` (when set) holds validate until opened.
+class TestServer {
+ public:
+  TestServer(const fs::path& cert, const fs::path& key, const std::function<void(ServerConfig&)>& tweak = {}) {
+    config.address = "127.0.0.1";
+    config.port = 0;
+    config.tls_cert_file = cert;
+    config.tls_key_file = key;
+    config.max_body_bytes = 64 << 10;
+    config.max_header_count = 32;
+    config.read_timeout = 10s;
+    config.write_timeout = 10s;
+    config.worker_threads = 4;
+    config.drain_timeout = 60s;
+    if (tweak) {
+      tweak(config);
+    }
+    ServerHandlers h;
+    h.validate = [this](std::string_view body) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        bodies.emplace_back(body);
+      }
+      if (gate != nullptr) {
+        gate->pass();
+      }
+      return HttpReply{200, "application/json", "{\"echo\":" + std::to_string(body.size()) + "}"};
+    };
+    h.readiness = [this] { return Readiness{ready.load(), ready ? "policies: 1 loaded" : "policies: not loaded"}; };
+    auto s = Server::start(config, std::move(h), metrics, logger);
+    INFO((s.ok() ? std::string() : s.error().message));
+    REQUIRE(s.ok());
+    server = std::move(s).value();
+  }
+
+  ~TestServer() {
+    server.reset();
+    std::fclose(log_file);
+  }
+
+  std::string log_text() {
+    std::fflush(log_file);
+    std::rewind(log_file);
+    std::string out;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, log_file)) > 0) {
+      out.append(buf, n);
+    }
+    std::fseek(log_file, 0, SEEK_END);
+    return out;
+  }
+
+  std::size_t validated() {
+    std::lock_guard<std::mutex> lock(mu);
+    return bodies.size();
+  }
+
+  ServerConfig config;
+  std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();
+  std::FILE* log_file = std::tmpfile();
+  modelgate::log::Logger logger{log_file, modelgate::log::Level::kDebug};
+  std::atomic<bool> ready{false};
+  Gate* gate = nullptr;
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  std::unique_ptr<Server> server;
+};
+
+std::unique_ptr<httplib::SSLClient> client(std::uint16_t port, const fs::path& ca) {
+  auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+  c->set_ca_cert_path(ca.string());
+  c->enable_server_certificate_verification(true);
+  c->set_read_timeout(30, 0);
+  return c;
+}
+
+// Handshakes records the SHA-256 of every server certificate a client's SSL_CTX saw.
+struct Handshakes {
+  std::mutex mu;
+  std::set<std::string> fingerprints;
+};
+
+void watch_handshakes(httplib::SSLClient& c, Handshakes* h) {
+  SSL_CTX_set_app_data(c.ssl_context(), h);
+  SSL_CTX_set_info_callback(c.ssl_context(), [](const SSL* ssl, int where, int) {
+    if ((where & SSL_CB_HANDSHAKE_DONE) == 0) {
+      return;
+    }
+    auto* hs = static_cast<Handshakes*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    X509* peer = SSL_get0_peer_certificate(ssl);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (peer != nullptr && X509_digest(peer, EVP_sha256(), md, &len) == 1) {
+      std::lock_guard<std::mutex> lock(hs->mu);
+      hs->fingerprints.insert(modelgate::testing::to_hex(md, len));
+    }
+  });
+}
+
+// Pki with ca1 → leaf1 in "live/tls.crt|key", the files the server reads.
+struct LivePki {
+  LivePki() {
+    pki.ca("ca1");
+    pki.leaf("leaf1", "ca1");
+    fs::create_directories(pki / "live");
+    fs::copy_file(pki / "leaf1.crt", pki / "live/tls.crt");
+    fs::copy_file(pki / "leaf1.key", pki / "live/tls.key");
+  }
+  fs::path cert() const { return pki / "live/tls.crt"; }
+  fs::path key() const { return pki / "live/tls.key"; }
+  Pki pki;
+};
+
+bool connect_refused(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool refused = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0;
+  ::close(fd);
+  return refused;
+}
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("TLS 1.1 is refused and TLS 1.2 and 1.3 are accepted", "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  const std::string port = std::to_string(s.server->port());
+  const std::string ca = (live.pki / "ca1.crt").string();
+  // SECLEVEL=0 lets the client offer TLS 1.1 at all: the refusal below is the server's.
+  const auto v11 = run({"openssl", "s_client", "-connect", "127.0.0.1:" + port, "-tls1_1", "-cipher",
+                        "DEFAULT:@SECLEVEL=0", "-CAfile", ca, "-brief"});
+  CHECK(v11.exit_code != 0);
+  CHECK_THAT(v11.err + v11.out, Catch::Contains("protocol version"));
+  for (const std::string v : {"1_2", "1_3"}) {
+    const auto r = run({"openssl", "s_client", "-connect", "127.0.0.1:" + port, "-tls" + v, "-CAfile", ca,
+                        "-verify_return_error", "-brief"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("Protocol version: TLSv" + std::string(1, v[0]) + "." + std::string(1, v[2])));
+    CHECK_THAT(r.err, Catch::Contains("Verification: OK"));
+  }
+  // The bound port was logged for scripts that start the server on port 0.
+  CHECK_THAT(s.log_text(), Catch::Contains("\"event\":\"listening\"") && Catch::Contains("\"port\":" + port));
+}
+
+TEST_CASE("POST /validate reaches the handler with the exact body and returns its reply", "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  auto c = client(s.server->port(), live.pki / "ca1.crt");
+  const std::string body = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})";
+  auto r = c->Post("/validate", body, "application/json; charset=utf-8");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+  CHECK(r->body == "{\"echo\":" + std::to_string(body.size()) + "}");
+  REQUIRE(s.bodies.size() == 1);
+  CHECK(s.bodies[0] == body);
+  // A body of exactly maxBodyBytes is still accepted.
+  auto full = c->Post("/validate", std::string(s.config.max_body_bytes, ' '), "application/json");
+  REQUIRE(full);
+  CHECK(full->status == 200);
+}
+
+TEST_CASE("a body that is not application/json is answered 415 and never reaches the handler",
+          "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  auto c = client(s.server->port(), live.pki / "ca1.crt");
+  for (const std::string type : {"text/plain", "application/jsonp", "application/x-www-form-urlencoded"}) {
+    auto r = c->Post("/validate", "{}", type);
+    REQUIRE(r);
+    CHECK(r->status == 415);
+    CHECK_THAT(r->body, Catch::Contains("application/json"));
+  }
+  // Compressed bodies would be inflated past every bound: refused before they are read.
+  auto gz = c->Post("/validate", httplib::Headers{{"Content-Encoding", "gzip"}}, "{}", "application/json");
+  REQUIRE(gz);
+  CHECK(gz->status == 415);
+  CHECK(s.validated() == 0);
+}
+
+httplib::Result post_chunked(httplib::SSLClient& c, std::size_t size) {
+  return c.Post(
+      "/validate",
+      [size](std::size_t, httplib::DataSink& sink) {
+        const std::string part(1000, ' ');
+        for (std::size_t sent = 0; sent < size; sent += part.size()) {
+          sink.write(part.data(), std::min(part.size(), size - sent));
+        }
+        sink.done();
+        return true;
+      },
+      "application/json");
+}
+
+TEST_CASE("a body over maxBodyBytes is answered 413, with Content-Length or chunked, and never reaches the handler",
+          "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  auto c = client(s.server->port(), live.pki / "ca1.crt");
+  auto big = c->Post("/validate", std::string(s.config.max_body_bytes + 1, ' '), "application/json");
+  REQUIRE(big);
+  CHECK(big->status == 413);
+  auto big_chunked = post_chunked(*c, s.config.max_body_bytes + 1);
+  REQUIRE(big_chunked);
+  CHECK(big_chunked->status == 413);
+  CHECK(s.validated() == 0);
+  auto small_chunked = post_chunked(*c, 2000);
+  REQUIRE(small_chunked);
+  CHECK(small_chunked->status == 200);
+  REQUIRE(s.validated() == 1);
+  CHECK(s.bodies[0] == std::string(2000, ' '));
+  const modelgate::testing::PromText t = modelgate::testing::parse_prometheus_text(s.metrics->serialize());
+  CHECK(t.value("modelgate_http_requests_total", {{"path", "/validate"}, {"code", "413"}}) == 2.0);
+}
+
+TEST_CASE("a POST without Content-Length is answered 411", "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  // Raw HTTP through s_client: cpp-httplib's client always sends a length.
+  const auto r = run({"sh", "-c",
+                      "printf 'POST /validate HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\n"
+                      "Connection: close\\r\\n\\r\\n' | openssl s_client -quiet -connect 127.0.0.1:" +
+                          std::to_string(s.server->port()) + " 2>/dev/null"});
+  CHECK_THAT(r.out, Catch::StartsWith("HTTP/1.1 411 Length Required\r\n") && Catch::Contains("Content-Length is required"));
+  CHECK(s.validated() == 0);
+}
+
+TEST_CASE("too many headers are answered 431 and a header flood is cut", "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  auto c = client(s.server->port(), live.pki / "ca1.crt");
+  httplib::Headers many;
+  for (int i = 0; i < 40; ++i) {
+    many.emplace("X-Filler-" + std::to_string(i), "1");
+  }
+  auto r = c->Get("/healthz", many);
+  REQUIRE(r);
+  CHECK(r->status == 431);
+  // 300 headers of 4000 bytes (1.2 MB) is more than the byte budget of one request: the
+  // connection is cut while the headers are still being read, and the server serves the next one.
+  httplib::Headers flood;
+  for (int i = 0; i < 300; ++i) {
+    flood.emplace("X-Flood-" + std::to_string(i), std::string(4000, 'a'));
+  }
+  auto cut = c->Get("/healthz", flood);
+  CHECK_FALSE(cut);
+  CHECK_THAT(s.log_text(), Catch::Contains("request_too_large"));
+  auto after = c->Get("/healthz");
+  REQUIRE(after);
+  CHECK(after->status == 200);
+}
+
+TEST_CASE("/healthz answers ok and /readyz follows readiness from 503 to 200", "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  auto c = client(s.server->port(), live.pki / "ca1.crt");
+  auto h = c->Get("/healthz");
+  REQUIRE(h);
+  CHECK(h->status == 200);
+  CHECK(h->body == "ok\n");
+  auto not_ready = c->Get("/readyz");
+  REQUIRE(not_ready);
+  CHECK(not_ready->status == 503);
+  CHECK(not_ready->body == "policies: not loaded\n");
+  s.ready = true;
+  auto ready = c->Get("/readyz");
+  REQUIRE(ready);
+  CHECK(ready->status == 200);
+  CHECK(ready->body == "policies: 1 loaded\n");
+  auto missing = c->Get("/nope");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  auto wrong_method = c->Get("/validate");
+  REQUIRE(wrong_method);
+  CHECK(wrong_method->status == 405);
+  CHECK(wrong_method->get_header_value("Allow") == "POST");
+}
+
+TEST_CASE("/metrics is Prometheus text naming every metric and counting every answer", "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) { c.metrics_port = free_port(); });
+  auto c = client(s.server->port(), live.pki / "ca1.crt");
+  REQUIRE(c->Get("/healthz"));
+  REQUIRE(c->Get("/nope"));
+  REQUIRE(c->Post("/validate", "{}", "text/plain"));
+  auto m = c->Get("/metrics");
+  REQUIRE(m);
+  CHECK(m->status == 200);
+  CHECK(m->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  const modelgate::testing::PromText t = modelgate::testing::parse_prometheus_text(m->body);
+  INFO(t.error);
+  REQUIRE(t.error.empty());
+  for (const char* name : {"modelgate_http_requests_total", "modelgate_hashed_bytes_total",
+                           "modelgate_cache_requests_total", "modelgate_hash_jobs_in_flight",
+                           "modelgate_policy_reloads_total", "modelgate_tls_reloads_total"}) {
+    CHECK(t.types.count(name) == 1);
+  }
+  CHECK(t.value("modelgate_http_requests_total", {{"path", "/healthz"}, {"code", "200"}}) == 1.0);
+  CHECK(t.value("modelgate_http_requests_total", {{"path", "other"}, {"code", "404"}}) == 1.0);
+  CHECK(t.value("modelgate_http_requests_total", {{"path", "/validate"}, {"code", "415"}}) == 1.0);
+
+  // The plain listener serves the same text, and nothing that takes a body.
+  REQUIRE(s.server->metrics_port() == s.config.metrics_port);
+  httplib::Client plain("127.0.0.1", s.server->metrics_port());
+  auto pm = plain.Get("/metrics");
+  REQUIRE(pm);
+  CHECK(pm->status == 200);
+  CHECK(modelgate::testing::parse_prometheus_text(pm->body).error.empty());
+  CHECK(plain.Get("/healthz")->status == 200);
+  CHECK(plain.Get("/readyz")->status == 503);
+  auto post = plain.Post("/validate", "{}", "application/json");
+  REQUIRE(post);
+  CHECK(post->status == 404);
+  CHECK(s.validated() == 0);
+}
+
+TEST_CASE("a rotated certificate reaches new connections while a request in flight on the old one succeeds",
+          "[admission][server]") {
+  LivePki live;
+  live.pki.ca("ca2");
+  live.pki.leaf("leaf2", "ca2");
+  TestServer s(live.cert(), live.key());
+  Gate gate;
+  s.gate = &gate;
+  const std::string old_fp = live.pki.fingerprint("leaf1");
+  const std::string new_fp = live.pki.fingerprint("leaf2");
+  REQUIRE(old_fp != new_fp);
+  CHECK(s.server->certificate_sha256() == old_fp);
+  CHECK(peer_fingerprint(s.server->port(), live.pki / "ca1.crt") == old_fp);
+
+  // Client A trusts only ca1 and keeps its connection: a second handshake would fail.
+  auto a = client(s.server->port(), live.pki / "ca1.crt");
+  a->set_keep_alive(true);
+  Handshakes seen;
+  watch_handshakes(*a, &seen);
+  httplib::Result in_flight(nullptr, httplib::Error::Unknown);
+  std::thread t([&] { in_flight = a->Post("/validate", "{\"a\":1}", "application/json"); });
+  gate.wait_for_waiter();
+
+  replace(live.cert(), modelgate::testing::read_file(live.pki / "leaf2.crt"));
+  replace(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
+  auto reloaded = s.server->reload_tls_if_changed();
+  REQUIRE(reloaded.ok());
+  CHECK(reloaded.value());
+  CHECK(s.server->certificate_sha256() == new_fp);
+  CHECK(peer_fingerprint(s.server->port(), live.pki / "ca2.crt") == new_fp);
+  CHECK(peer_fingerprint(s.server->port(), live.pki / "ca1.crt").empty());  // not trusted by ca1
+
+  gate.open();
+  t.join();
+  REQUIRE(in_flight);
+  CHECK(in_flight->status == 200);
+  auto again = a->Post("/validate", "{}", "application/json");  // same connection, old certificate
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  {
+    std::lock_guard<std::mutex> lock(seen.mu);
+    CHECK(seen.fingerprints == std::set<std::string>{old_fp});
+  }
+  auto b = client(s.server->port(), live.pki / "ca2.crt");
+  auto fresh = b->Get("/healthz");
+  REQUIRE(fresh);
+  CHECK(fresh->status == 200);
+
+  auto unchanged = s.server->reload_tls_if_changed();
+  REQUIRE(unchanged.ok());
+  CHECK_FALSE(unchanged.value());
+  const auto m = modelgate::testing::parse_prometheus_text(s.metrics->serialize());
+  CHECK(m.value("modelgate_tls_reloads_total", {{"result", "success"}}) == 1.0);
+  CHECK_THAT(s.log_text(), Catch::Contains("\"event\":\"tls_reloaded\"") && Catch::Contains(new_fp));
+}
+
+TEST_CASE("a broken certificate replacement keeps the current certificate and says why", "[admission][server]") {
+  LivePki live;
+  live.pki.ca("ca2");
+  live.pki.leaf("leaf2", "ca2");
+  TestServer s(live.cert(), live.key());
+  const std::string old_fp = live.pki.fingerprint("leaf1");
+
+  SECTION("a key that does not match the certificate") {
+    replace(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
+    auto r = s.server->reload_tls_if_changed();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Code::kMismatch);
+    CHECK_THAT(r.error().message, Catch::Contains("does not match the certificate"));
+  }
+  SECTION("a certificate file that is not PEM") {
+    replace(live.cert(), "not a certificate\n");
+    auto r = s.server->reload_tls_if_changed();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Code::kMalformed);
+  }
+  SECTION("a certificate file that is gone") {
+    fs::remove(live.cert());
+    auto r = s.server->reload_tls_if_changed();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == Code::kNotFound);
+  }
+  CHECK(s.server->certificate_sha256() == old_fp);
+  CHECK(peer_fingerprint(s.server->port(), live.pki / "ca1.crt") == old_fp);
+  // The same broken files are not retried (nor logged, nor counted) at every check.
+  auto again = s.server->reload_tls_if_changed();
+  REQUIRE(again.ok());
+  CHECK_FALSE(again.value());
+  auto m = modelgate::testing::parse_prometheus_text(s.metrics->serialize());
+  CHECK(m.value("modelgate_tls_reloads_total", {{"result", "failure"}}) == 1.0);
+  CHECK_THAT(s.log_text(), Catch::Contains("\"event\":\"tls_reload_failed\""));
+
+  // A good pair afterwards is installed.
+  replace(live.cert(), modelgate::testing::read_file(live.pki / "leaf2.crt"));
+  replace(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
+  auto fixed = s.server->reload_tls_if_changed();
+  REQUIRE(fixed.ok());
+  CHECK(fixed.value());
+  CHECK(peer_fingerprint(s.server->port(), live.pki / "ca2.crt") == live.pki.fingerprint("leaf2"));
+}
+
+TEST_CASE("a server does not start on missing or mismatched TLS files", "[admission][server]") {
+  LivePki live;
+  live.pki.leaf("other", "ca1");
+  ServerHandlers h{[](std::string_view) { return HttpReply{}; }, [] { return Readiness{}; }};
+  std::FILE* devnull = std::fopen("/dev/null", "w");
+  modelgate::log::Logger logger(devnull);
+  ServerConfig c;
+  c.address = "127.0.0.1";
+  c.port = 0;
+  c.tls_cert_file = live.cert();
+  c.tls_key_file = live.pki / "other.key";
+  auto mismatch = Server::start(c, h, std::make_shared<Metrics>(), logger);
+  REQUIRE_FALSE(mismatch.ok());
+  CHECK(mismatch.error().code == Code::kMismatch);
+  c.tls_key_file = live.pki / "absent.key";
+  auto missing = Server::start(c, h, std::make_shared<Metrics>(), logger);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == Code::kNotFound);
+  CHECK_THAT(missing.error().message, Catch::Contains("absent.key"));
+  std::fclose(devnull);
+}
+
+TEST_CASE("stop drains: the listener closes, a slow request in flight finishes, idle connections close",
+          "[admission][server]") {
+  LivePki live;
+  // idle and drain timeouts far longer than the test: stop() must not wait for either.
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) {
+    c.idle_timeout = 3600s;
+    c.drain_timeout = 300s;
+  });
+  Gate gate;
+  s.gate = &gate;
+  const std::uint16_t port = s.server->port();
+  auto idle = client(port, live.pki / "ca1.crt");
+  idle->set_keep_alive(true);
+  REQUIRE(idle->Get("/healthz"));  // leaves a keep-alive connection open and idle
+
+  auto slow = client(port, live.pki / "ca1.crt");
+  httplib::Result in_flight(nullptr, httplib::Error::Unknown);
+  std::thread request([&] { in_flight = slow->Post("/validate", "{\"slow\":true}", "application/json"); });
+  gate.wait_for_waiter();
+
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    s.server->stop();
+    stopped = true;
+  });
+  // The listener goes away at once...
+  for (int i = 0; i < 10000 && !connect_refused(port); ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(connect_refused(port));
+  // ...but stop() cannot return while the handler runs.
+  CHECK_FALSE(stopped);
+  gate.open();
+  request.join();
+  stopper.join();
+  REQUIRE(in_flight);
+  CHECK(in_flight->status == 200);
+  CHECK(in_flight->body == "{\"echo\":13}");
+  const std::string log = s.log_text();
+  CHECK_THAT(log, Catch::Contains("\"event\":\"drained\""));
+  CHECK_THAT(log, !Catch::Contains("drain_timeout"));
+}
