@@ -157,17 +157,86 @@ for f in "$PKG"/invalid/*.yaml; do
   fi
 done
 
-# --- upgrades keep the generated TLS material -----------------------------------------------------
-# Without a cluster `lookup` returns nothing, so two renders must differ (fresh CA each time); the
-# rendered webhook must always trust the CA it ships. Keeping across upgrades is covered by
-# docs/install.md and needs a cluster; here we only check that each render is self-consistent.
-"$HELM" template modelgate "$CHART" -n modelgate >"$WORK/r1.yaml" 2>&1
-"$HELM" template modelgate "$CHART" -n modelgate >"$WORK/r2.yaml" 2>&1
-if ! cmp -s "$WORK/r1.yaml" "$WORK/r2.yaml"; then
-  pass "auto TLS: each render without a cluster generates its own CA"
+# --- upgrades keep the generated TLS material (lookup) ---------------------------------------------
+# `helm template --dry-run=server` against tests/packaging/fake_apiserver.mjs, which serves only the
+# Secrets of an earlier render: what `lookup` sees on a `helm upgrade`.
+secrets_of() {  # secrets_of RENDERED.yaml [NAME-TO-DROP...] > SECRETS.json
+  (cd "$PKG" && node --input-type=module -e "
+    import { readFileSync } from 'node:fs'; import { parseAllDocuments } from 'yaml';
+    const drop = process.argv.slice(2);
+    const s = parseAllDocuments(readFileSync(process.argv[1], 'utf8')).map((d) => d.toJS())
+      .filter((o) => o?.kind === 'Secret' && !drop.includes(o.metadata.name));
+    process.stdout.write(JSON.stringify(s));" "$@")
+}
+secret_field() {  # secret_field RENDERED.yaml SECRET KEY: that Secret's data[KEY]
+  (cd "$PKG" && node --input-type=module -e "
+    import { readFileSync } from 'node:fs'; import { parseAllDocuments } from 'yaml';
+    const [file, name, key] = process.argv.slice(1);
+    const s = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS())
+      .find((o) => o?.kind === 'Secret' && o.metadata.name === name);
+    process.stdout.write(s?.data?.[key] ?? '');" "$@")
+}
+ca_bundle() { grep -m1 '^    caBundle: ' "$1" | sed 's/^ *caBundle: //'; }
+"$HELM" template modelgate "$CHART" -n modelgate >"$WORK/install.yaml"
+printf '[]' >"$WORK/secrets.json"
+node "$PKG/fake_apiserver.mjs" "$WORK/secrets.json" "$WORK/fake.port" &
+FAKE_PID=$!
+trap 'kill "$FAKE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 50); do [ -s "$WORK/fake.port" ] && break; sleep 0.1; done
+cat >"$WORK/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "http://127.0.0.1:$(cat "$WORK/fake.port")"}}]
+users: [{name: fake, user: {}}]
+contexts: [{name: fake, context: {cluster: fake, user: fake}}]
+current-context: fake
+KUBECONFIG
+upgrade() {  # upgrade OUT.yaml: render as `helm upgrade` does, lookup answered from secrets.json
+  KUBECONFIG="$WORK/kubeconfig" "$HELM" template modelgate "$CHART" -n modelgate --dry-run=server >"$1"
+}
+same() { [ -n "$1" ] && [ "$1" = "$2" ]; }
+differ() { [ -n "$1" ] && [ -n "$2" ] && [ "$1" != "$2" ]; }
+
+secrets_of "$WORK/install.yaml" >"$WORK/secrets.json"
+upgrade "$WORK/upgrade.yaml"
+if same "$(secret_field "$WORK/install.yaml" modelgate-ca tls.key)" "$(secret_field "$WORK/upgrade.yaml" modelgate-ca tls.key)" \
+   && same "$(secret_field "$WORK/install.yaml" modelgate-tls tls.key)" "$(secret_field "$WORK/upgrade.yaml" modelgate-tls tls.key)" \
+   && same "$(secret_field "$WORK/install.yaml" modelgate-tls tls.crt)" "$(secret_field "$WORK/upgrade.yaml" modelgate-tls tls.crt)" \
+   && same "$(ca_bundle "$WORK/install.yaml")" "$(ca_bundle "$WORK/upgrade.yaml")"; then
+  pass "auto TLS: an upgrade keeps the CA, the serving certificate and key, and the caBundle"
 else
-  fail "auto TLS: two renders produced the same key material"
+  fail "auto TLS: an upgrade changed the TLS material"
 fi
+
+secrets_of "$WORK/install.yaml" modelgate-tls >"$WORK/secrets.json"
+upgrade "$WORK/renew-leaf.yaml"
+if same "$(secret_field "$WORK/install.yaml" modelgate-ca tls.crt)" "$(secret_field "$WORK/renew-leaf.yaml" modelgate-ca tls.crt)" \
+   && same "$(ca_bundle "$WORK/install.yaml")" "$(ca_bundle "$WORK/renew-leaf.yaml")" \
+   && differ "$(secret_field "$WORK/install.yaml" modelgate-tls tls.key)" "$(secret_field "$WORK/renew-leaf.yaml" modelgate-tls tls.key)"; then
+  pass "auto TLS: serving Secret deleted -> the upgrade issues a new certificate from the kept CA, caBundle unchanged"
+else
+  fail "auto TLS: renewing the serving certificate did not keep the CA and the caBundle"
+fi
+
+secrets_of "$WORK/install.yaml" modelgate-ca >"$WORK/secrets.json"
+upgrade "$WORK/renew-ca.yaml"
+if differ "$(secret_field "$WORK/install.yaml" modelgate-ca tls.key)" "$(secret_field "$WORK/renew-ca.yaml" modelgate-ca tls.key)" \
+   && differ "$(secret_field "$WORK/install.yaml" modelgate-tls tls.key)" "$(secret_field "$WORK/renew-ca.yaml" modelgate-tls tls.key)"; then
+  pass "auto TLS: CA Secret deleted -> a new CA, and no certificate of the old CA is kept"
+else
+  fail "auto TLS: renewing the CA kept the old serving certificate"
+fi
+
+# Each of those renders is self-consistent: the caBundle signs tls.crt, tls.key matches it.
+if (cd "$PKG" && node check_rendered.mjs "$WORK/upgrade.yaml" cases/defaults/expect.yaml \
+      "$WORK/renew-leaf.yaml" cases/defaults/expect.yaml "$WORK/renew-ca.yaml" cases/defaults/expect.yaml) \
+     >"$WORK/upgrades.check" 2>&1; then
+  pass "auto TLS: every upgrade render passes the defaults' checks"
+else
+  fail "auto TLS: upgrade renders"; cat "$WORK/upgrades.check"
+fi
+kill "$FAKE_PID" 2>/dev/null || true
+wait "$FAKE_PID" 2>/dev/null || true
 
 # --- helm's install order: the webhook configuration comes after what it calls --------------------
 order="$(grep '^kind: ' "$WORK/cert-manager.yaml" | sed 's/^kind: //' | tr '\n' ' ')"
