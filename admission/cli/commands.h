@@ -27,5 +27,8 @@ void register_sign(CLI::App& app, Runner& run);
 void register_verify(CLI::App& app, Runner& run);
 void register_sigstore(CLI::App& app, Runner& run);
 void register_policy(CLI::App& app, Runner& run);
+void register_attest(CLI::App& app, Runner& run);
+void register_review(CLI::App& app, Runner& run);
+void register_serve(CLI::App& app, Runner& run);
 
 }  // namespace modelgate::cli

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   register_verify(app, run);
   register_sigstore(app, run);
   register_policy(app, run);
+  register_attest(app, run);
+  register_review(app, run);
+  register_serve(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
