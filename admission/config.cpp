@@ -348,11 +348,14 @@ class ConfigParser {
   }
 
   void path_list(const yaml::Field& f, std::vector<std::filesystem::path>& out) {
+    out.clear();
+    if (f.node.IsSequence() && f.node.size() == 0) {
+      return;  // `[]`: none (the Helm chart renders this when no policy or store is configured)
+    }
     auto items = r_.list(f, limits::kMaxPolicyListItems);
     if (!items) {
       return;
     }
-    out.clear();
     for (const yaml::Field& item : *items) {
       if (auto p = path(item)) {
         out.push_back(std::move(*p));

@@ -84,6 +84,52 @@ TEST_CASE("a config using every field parses into the values written", "[admissi
   CHECK(c.log_level == modelgate::log::Level::kDebug);
 }
 
+TEST_CASE("the config the Helm chart renders with its default values parses", "[admission][config]") {
+  // charts/modelgate/templates/_config.tpl with values.yaml's defaults and no policies or stores.
+  constexpr std::string_view kChart = R"(apiVersion: modelgate.dev/v1alpha1
+kind: ServerConfig
+listen:
+  address: 0.0.0.0
+  port: 8443
+  metricsPort: 9090
+tls:
+  certFile: /etc/modelgate/tls/tls.crt
+  keyFile: /etc/modelgate/tls/tls.key
+policies: []
+evidence:
+  stores: []
+cache:
+  fileDigestEntries: 200000
+  verdictEntries: 10000
+deadline: 8s
+hashing:
+  threads: 0
+  maxConcurrentJobs: 2
+  maxQueuedJobs: 64
+prewarm:
+  enabled: false
+  interval: 10m
+reload:
+  interval: 2s
+server:
+  maxBodyBytes: 8388608
+  maxHeaderCount: 64
+  readTimeout: 10s
+  writeTimeout: 10s
+  idleTimeout: 60s
+  workerThreads: 16
+  drainTimeout: 20s
+log:
+  level: info
+)";
+  const ServerConfig c = ok_config(parse_server_config(kChart, "/etc/modelgate/config/config.yaml"));
+  CHECK(c.metrics_port == 9090);
+  CHECK(c.policies.empty());
+  CHECK(c.evidence_stores.empty());
+  CHECK(c.prewarm_interval == 10min);
+  CHECK(c.idle_timeout == 60s);
+}
+
 TEST_CASE("an empty config file is the documented defaults", "[admission][config]") {
   for (std::string_view text : {std::string_view(""), std::string_view("# nothing\n"),
                                 std::string_view("apiVersion: modelgate.dev/v1alpha1\nkind: ServerConfig\n")}) {
