@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/log.h"
@@ -57,6 +58,9 @@ struct ServerConfig {
   std::size_t worker_threads = 16;
   std::chrono::seconds drain_timeout{20};     // graceful shutdown on SIGTERM
   log::Level log_level = log::Level::kInfo;
+  // root_overrides: not read from YAML; `modelgate review --root FROM=TO` sets it to read a
+  // source's storage from a local directory.
+  std::vector<std::pair<std::string, std::filesystem::path>> root_overrides;
 };
 
 // ConfigOutcome: the config, or has_errors(diagnostics).

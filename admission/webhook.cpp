@@ -85,7 +85,7 @@ class WebhookImpl {
   }
 
   Result<void> load_initial() {
-    policy::TrustOutcome t = policy::load_trusted_policies(config_.policies, 1);
+    policy::TrustOutcome t = policy::load_trusted_policies(config_.policies, 1, overrides());
     if (!t.ok()) {
       return policy::diagnostics_error(t.diagnostics);
     }
@@ -128,6 +128,14 @@ class WebhookImpl {
     });
   }
 
+  std::vector<policy::RootOverride> overrides() const {
+    std::vector<policy::RootOverride> out;
+    for (const auto& [from, to] : config_.root_overrides) {
+      out.push_back(policy::RootOverride{from, to});
+    }
+    return out;
+  }
+
   std::shared_ptr<const policy::TrustedPolicySet> current() const {
     std::lock_guard<std::mutex> lock(mu_);
     return set_;
@@ -146,7 +154,7 @@ class WebhookImpl {
       }
     }
     const std::uint64_t gen = generation_ + 1;
-    policy::TrustOutcome t = policy::load_trusted_policies(config_.policies, gen);
+    policy::TrustOutcome t = policy::load_trusted_policies(config_.policies, gen, overrides());
     std::lock_guard<std::mutex> lock(mu_);
     if (!t.ok()) {
       failed_fingerprint_ = fp;

@@ -241,9 +241,12 @@ class Gatherer {
       return;  // evidence this policy does not ask for
     }
     std::optional<Error> first;
+    bool all_key_mismatch = true;
     for (const Candidate& cand : cands) {
       auto va = crypto::verify_attestation(*bundle, cand.method->method, dopts_);
       if (!va.ok()) {
+        all_key_mismatch = all_key_mismatch && va.error().code == Code::kMismatch &&
+                           va.error().message.rfind("key mismatch", 0) == 0;
         if (!first || (first->code == Code::kMismatch && va.error().code != Code::kMismatch)) {
           first = std::move(va).error().context(cand.name);
         }
@@ -254,6 +257,23 @@ class Gatherer {
         return;
       }
       accept(f, label, cand, *va, local);
+      return;
+    }
+    if (all_key_mismatch && bundle->public_key_hint) {
+      // Every configured key was asked and none is the signer's: say that, not the first refusal.
+      std::vector<std::string> names;
+      for (const Candidate& cand : cands) {
+        if (std::find(names.begin(), names.end(), cand.name) == names.end()) {
+          names.push_back(cand.name);
+        }
+      }
+      std::string list;
+      for (const std::string& n : names) {
+        list += (list.empty() ? "" : ", ") + n;
+      }
+      f.rejected.push_back(Rejection{label, make_error(Code::kUntrusted, "signed by key " +
+                                                                             bundle->public_key_hint->substr(0, 12) +
+                                                                             "…, which is not a key of " + list)});
       return;
     }
     f.rejected.push_back(Rejection{label, first ? *first : make_error(Code::kUntrusted, "not verified")});

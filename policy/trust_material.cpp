@@ -244,10 +244,41 @@ TrustOutcome compile_trust(std::shared_ptr<const PolicySet> set) {
   return out;
 }
 
-TrustOutcome load_trusted_policies(std::span<const fs::path> paths, std::uint64_t generation) {
+TrustOutcome load_trusted_policies(std::span<const fs::path> paths, std::uint64_t generation,
+                                   std::span<const RootOverride> overrides) {
   PolicySetOutcome set = load_policy_set(paths, generation);
   if (!set.ok()) {
     return TrustOutcome{nullptr, std::move(set.diagnostics)};
+  }
+  if (!overrides.empty()) {
+    std::vector<Policy> copy = set.set->policies();
+    for (Policy& p : copy) {
+      for (Source& s : p.sources) {
+        const RootOverride* best = nullptr;
+        for (const RootOverride& o : overrides) {
+          const std::string& r = s.root.value;
+          bool below = r == o.from || (r.size() > o.from.size() && r.compare(0, o.from.size(), o.from) == 0 &&
+                                       r[o.from.size()] == '/');
+          if (below && (best == nullptr || o.from.size() > best->from.size())) {
+            best = &o;
+          }
+        }
+        if (best != nullptr) {
+          s.root.value = (best->to / s.root.value.substr(std::min(s.root.value.size(), best->from.size() + 1)))
+                             .lexically_normal()
+                             .string();
+          while (s.root.value.size() > 1 && s.root.value.back() == '/') {
+            s.root.value.pop_back();
+          }
+        }
+      }
+    }
+    PolicySetOutcome rebuilt = build_policy_set(std::move(copy), set.set->files(), generation);
+    if (!rebuilt.ok()) {
+      return TrustOutcome{nullptr, std::move(rebuilt.diagnostics)};
+    }
+    rebuilt.diagnostics.insert(rebuilt.diagnostics.end(), set.diagnostics.begin(), set.diagnostics.end());
+    set = std::move(rebuilt);
   }
   TrustOutcome t = compile_trust(set.set);
   // Keep the policy loader's warnings beside trust problems.

@@ -68,7 +68,16 @@ struct TrustOutcome {
 // Thread-safe.
 TrustOutcome compile_trust(std::shared_ptr<const PolicySet> set);
 
-// load_trusted_policies is load_policy_set(paths, generation) followed by compile_trust.
-TrustOutcome load_trusted_policies(std::span<const std::filesystem::path> paths, std::uint64_t generation);
+// RootOverride maps a source root as policies write it (`from`, absolute) to the directory where an
+// offline run finds the same storage (`review --root`, `policy test` fixtures). Longest prefix wins.
+struct RootOverride {
+  std::string from;
+  std::filesystem::path to;
+};
+
+// load_trusted_policies is load_policy_set(paths, generation), sources' roots rewritten by
+// `overrides` (empty for the webhook), followed by compile_trust.
+TrustOutcome load_trusted_policies(std::span<const std::filesystem::path> paths, std::uint64_t generation,
+                                   std::span<const RootOverride> overrides = {});
 
 }  // namespace modelgate::policy

@@ -1,10 +1,16 @@
 #include "admission/cli/cli_common.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 #include "admission/cli/commands.h"
+#include "crypto/model_signature.h"
 
 namespace modelgate::cli {
 
@@ -42,6 +48,38 @@ Result<std::vector<crypto::Certificate>> load_certificate_flags(std::string_view
     }
   }
   return out;
+}
+
+namespace fs = std::filesystem;
+using crypto::quote_for_message;
+
+Result<void> write_atomically(const std::filesystem::path& path, const std::string& data) {
+  fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::string tmpl = (dir / (".modelgate-sig-XXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    return make_error(Code::kIo, "cannot create a file in " + quote_for_message(dir.string()));
+  }
+  ::close(fd);
+  {
+    std::ofstream out(tmpl, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmpl, ec);
+      return make_error(Code::kIo, "cannot write " + quote_for_message(tmpl));
+    }
+  }
+  fs::permissions(tmpl, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  std::error_code ec;
+  fs::rename(tmpl, path, ec);
+  if (ec) {
+    fs::remove(tmpl, ec);
+    return make_error(Code::kIo, "cannot write " + quote_for_message(path.string()) + ": " + ec.message());
+  }
+  return ok_status();
 }
 
 }  // namespace modelgate::cli

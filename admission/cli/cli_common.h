@@ -3,6 +3,7 @@
 // repeatable flags. Not a verb itself; commands.h lists those.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,5 +33,9 @@ void add_model_selection_flags(CLI::App* sub, std::vector<std::string>& ignore_p
 // keep the loader's code and read "<flag> <file>: <what>" (the file named once).
 [[nodiscard]] Result<std::vector<crypto::Certificate>> load_certificate_flags(std::string_view flag,
                                                                               const std::vector<std::string>& files);
+
+// write_atomically writes `data` to a temporary file beside `path` and renames it into place, so a
+// crash never leaves a half-written signature or attestation. Errors: kIo.
+[[nodiscard]] Result<void> write_atomically(const std::filesystem::path& path, const std::string& data);
 
 }  // namespace modelgate::cli

@@ -44,37 +44,6 @@ struct SignArgs {
   std::size_t threads = 0;
 };
 
-// write_atomically writes `data` to a temporary file beside `path` and renames it into place, so
-// a crash never leaves a half-written model.sig.
-Result<void> write_atomically(const fs::path& path, const std::string& data) {
-  fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::string tmpl = (dir / (".modelgate-sig-XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) {
-    return make_error(Code::kIo, "cannot create a file in " + quote_for_message(dir.string()));
-  }
-  ::close(fd);
-  {
-    std::ofstream out(tmpl, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmpl, ec);
-      return make_error(Code::kIo, "cannot write " + quote_for_message(tmpl));
-    }
-  }
-  fs::permissions(tmpl, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                            fs::perms::others_read);
-  std::error_code ec;
-  fs::rename(tmpl, path, ec);
-  if (ec) {
-    fs::remove(tmpl, ec);
-    return make_error(Code::kIo, "cannot write " + quote_for_message(path.string()) + ": " + ec.message());
-  }
-  return ok_status();
-}
-
 int run_sign(const SignArgs& a) {
   auto key = load_private_key_file(a.private_key, a.password);
   if (!key.ok()) {

@@ -1,0 +1,128 @@
+// review_command.cpp: `modelgate review (--config CONFIG | --policy P...) -f FILE`: run the
+// webhook's decision path offline on a workload manifest or an AdmissionReview and print each
+// decision with its reasons, as kubectl would show them. Exit 0 all allowed, 1 any denied.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admission/cli/cli_common.h"
+#include "admission/cli/commands.h"
+#include "admission/config.h"
+#include "admission/review_input.h"
+#include "admission/webhook.h"
+#include "crypto/json.h"
+
+namespace modelgate::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace modelgate::admission;
+
+struct ReviewArgs {
+  std::string config;
+  std::vector<std::string> policies;
+  std::vector<std::string> evidence;
+  std::vector<std::string> roots;
+  std::vector<std::string> files;
+  std::string namespace_name = "default";
+  std::string output = "text";
+};
+
+int run_review(const ReviewArgs& a) {
+  ServerConfig config;
+  if (!a.config.empty()) {
+    ConfigOutcome c = load_server_config(a.config);
+    for (const policy::Diagnostic& d : c.diagnostics) {
+      std::fprintf(stderr, "%s\n", policy::format_diagnostic(d).c_str());
+    }
+    if (!c.ok()) {
+      return kExitUsage;
+    }
+    config = std::move(c.config);
+  }
+  for (const std::string& p : a.policies) {
+    config.policies.emplace_back(p);
+  }
+  for (const std::string& e : a.evidence) {
+    config.evidence_stores.emplace_back(e);
+  }
+  for (const std::string& r : a.roots) {
+    auto eq = r.find('=');
+    if (eq == std::string::npos || eq == 0 || r[0] != '/') {
+      return usage_error("--root " + r + ": expected /policy/root=LOCAL_DIR");
+    }
+    config.root_overrides.emplace_back(r.substr(0, eq), fs::absolute(r.substr(eq + 1)));
+  }
+  if (config.policies.empty()) {
+    return usage_error("no policies: give --config or --policy");
+  }
+  config.log_level = log::Level::kWarn;  // the decision is printed; logs stay for problems
+  auto webhook = Webhook::create(config, nullptr);
+  if (!webhook.ok()) {
+    print_error(webhook.error().message);
+    return webhook.error().code == Code::kIo || webhook.error().code == Code::kNotFound ? kExitUsage : kExitFailed;
+  }
+  bool any_denied = false;
+  crypto::Json all = crypto::Json::array();
+  for (const std::string& f : a.files) {
+    auto reqs = read_review_input(f, a.namespace_name);
+    if (!reqs.ok()) {
+      return reqs.error().code == Code::kNotFound || reqs.error().code == Code::kIo
+                 ? usage_error(reqs.error().message)
+                 : (print_error(reqs.error().message), kExitFailed);
+    }
+    for (const AdmissionRequest& r : reqs.value()) {
+      AdmissionResponse resp = webhook.value()->decide(r);
+      any_denied = any_denied || !resp.allowed;
+      if (a.output == "json") {
+        all.push_back(crypto::Json::parse(encode_admission_review(resp)));
+        continue;
+      }
+      const std::string who = r.kind.kind + "/" + (r.name.empty() ? "(generated)" : r.name) + " in namespace " +
+                              r.namespace_name;
+      if (resp.allowed) {
+        std::printf("ALLOWED %s\n", who.c_str());
+      } else {
+        std::printf("DENIED  %s\n  admission webhook \"verify.modelgate.dev\" denied the request: %s\n", who.c_str(),
+                    resp.message.c_str());
+      }
+      for (const std::string& w : resp.warnings) {
+        std::printf("  Warning: %s\n", w.c_str());
+      }
+      for (const auto& [k, v] : resp.audit_annotations) {
+        std::fprintf(stderr, "  audit: %s=%s\n", k.c_str(), v.c_str());
+      }
+    }
+  }
+  if (a.output == "json") {
+    std::printf("%s\n", crypto::Json{{"schema", "modelgate.dev/review/v1"}, {"reviews", all}}.dump(2).c_str());
+  }
+  return any_denied ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
+void register_review(CLI::App& app, Runner& run) {
+  auto args = std::make_shared<ReviewArgs>();
+  CLI::App* review = app.add_subcommand(
+      "review", "decide workloads offline exactly as the webhook would (exit 0 allowed, 1 denied)");
+  review->add_option("--config", args->config, "the webhook's ServerConfig file");
+  review->add_option("--policy", args->policies, "policy file or directory (repeatable; adds to --config)")
+      ->expected(1);
+  review->add_option("--evidence", args->evidence, "evidence store directory (repeatable)")->expected(1);
+  review->add_option("--root", args->roots,
+                     "read a source root from a local directory: /mnt/models=./models (repeatable)")
+      ->expected(1);
+  review->add_option("-f,--filename", args->files, "workload manifest(s) or AdmissionReview JSON")
+      ->required()
+      ->expected(1);
+  review->add_option("--namespace,-n", args->namespace_name, "namespace for objects that name none");
+  review->add_option("--output", args->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
+  review->callback([args, &run] { run = [args] { return run_review(*args); }; });
+}
+
+}  // namespace modelgate::cli
