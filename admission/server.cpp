@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -37,6 +38,81 @@ struct Connection {
   // bytes_in: TLS record bytes read since the last response.
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<bool> cut{false};
+  // served: at least one response was written (the handshake and a first request are done).
+  std::atomic<bool> served{false};
+};
+
+// WorkerPool is cpp-httplib's ThreadPool plus one thing: a keep-alive connection holds its worker
+// while it waits for its next request, so when a new connection finds every worker taken,
+// `on_saturated` is asked to close an idle one and free its worker, instead of the newcomer
+// waiting up to idleTimeout.
+class WorkerPool : public httplib::TaskQueue {
+ public:
+  WorkerPool(std::size_t n, std::function<void()> on_saturated) : size_(n), on_saturated_(std::move(on_saturated)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      threads_.emplace_back([this] { work(); });
+    }
+  }
+  ~WorkerPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    bool saturated = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(fn));
+      saturated = running_ + jobs_.size() > size_;
+    }
+    cv_.notify_one();
+    if (saturated && on_saturated_) {
+      on_saturated_();
+    }
+  }
+
+  // waiting is how many accepted connections wait for a worker.
+  std::size_t waiting() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return jobs_.size();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) {
+      t.join();
+    }
+  }
+
+ private:
+  void work() {
+    while (true) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return shutdown_ || !jobs_.empty(); });
+        if (jobs_.empty()) {
+          return;  // shutdown, and every queued connection was served
+        }
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+        ++running_;
+      }
+      fn();
+      std::lock_guard<std::mutex> lock(mu_);
+      --running_;
+    }
+  }
+
+  const std::size_t size_;
+  std::function<void()> on_saturated_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::size_t running_ = 0;
+  bool shutdown_ = false;
 };
 
 void forget_connection(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, long argl, void* argp);
@@ -342,7 +418,15 @@ class ServerImpl {
     svr.set_write_timeout(config_.write_timeout);
     svr.set_keep_alive_timeout(static_cast<time_t>(config_.idle_timeout.count()));
     svr.set_payload_max_length(config_.max_body_bytes);
-    svr.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+    if (with_validate) {
+      svr.new_task_queue = [this, workers] {
+        auto* pool = new WorkerPool(workers, [this] { close_one_idle(); });
+        pool_ = pool;  // owned by cpp-httplib until listen returns, after its workers stopped
+        return pool;
+      };
+    } else {
+      svr.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };  // no keep-alive
+    }
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       return pre_route(req, res) ? httplib::Server::HandlerResponse::Unhandled
                                  : httplib::Server::HandlerResponse::Handled;
@@ -375,6 +459,13 @@ class ServerImpl {
       if (Connection* c = connection_of(req.ssl)) {
         c->bytes_in = 0;
         c->busy = false;
+        c->served = true;
+        // A connection waits for a worker: this one, just answered, makes room instead of idling.
+        // Its response is already written; shutting down now sends FIN after it.
+        WorkerPool* pool = pool_;
+        if (pool != nullptr && pool->waiting() > 0 && !c->cut.exchange(true)) {
+          ::shutdown(c->fd, SHUT_RDWR);
+        }
       }
       if (logger_.enabled(log::Level::kDebug)) {
         logger_.debug("http_request")
@@ -497,17 +588,35 @@ class ServerImpl {
     done_cv_.notify_all();
   }
 
+  // idle returns whether `c` has no request in flight and nothing unread in its socket.
+  static bool idle(const Connection& c) {
+    int pending = 0;
+    return !c.busy && ::ioctl(c.fd, FIONREAD, &pending) == 0 && pending == 0;
+  }
+
+  // close_one_idle frees a worker for a waiting connection by closing one keep-alive connection
+  // that has been served and is waiting for its next request (its client reconnects when it needs
+  // to, as after idleTimeout).
+  void close_one_idle() {
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    for (Connection* c : conns_) {
+      if (c->served && !c->cut && idle(*c)) {
+        c->cut = true;
+        ::shutdown(c->fd, SHUT_RDWR);
+        logger_.debug("idle_connection_closed").str(keys::kMessage, "every worker busy: freeing one for a new connection");
+        return;
+      }
+    }
+  }
+
   // close_connections shuts down connections (all, or only the idle ones: no request in flight and
   // nothing unread in the socket) and returns how many.
   std::size_t close_connections(bool idle_only) {
     std::lock_guard<std::mutex> lock(conns_mu_);
     std::size_t n = 0;
     for (Connection* c : conns_) {
-      if (idle_only) {
-        int pending = 0;
-        if (c->busy || ::ioctl(c->fd, FIONREAD, &pending) != 0 || pending > 0) {
-          continue;
-        }
+      if (idle_only && !idle(*c)) {
+        continue;
       }
       ::shutdown(c->fd, SHUT_RDWR);
       ++n;
@@ -521,6 +630,7 @@ class ServerImpl {
   log::Logger& logger_;
   std::uint64_t byte_budget_ = 0;
 
+  std::atomic<WorkerPool*> pool_{nullptr};
   std::unique_ptr<httplib::SSLServer> tls_;
   std::unique_ptr<httplib::Server> plain_;
   std::uint16_t port_ = 0;

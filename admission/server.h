@@ -44,7 +44,8 @@ class ServerImpl;
 //     nor, before it has read them, the length of header lines).
 //   - read / write timeouts (config.read_timeout, write_timeout), keep-alive for idle_timeout and
 //     at most kKeepAliveMaxRequests requests per connection, config.worker_threads workers (one
-//     per open connection: size it for every apiserver's connection pool).
+//     per open connection: size it for every apiserver's connection pool). When a new connection
+//     finds every worker taken, one idle keep-alive connection is closed to free its worker.
 // Routes (TLS): POST /validate (415 unless Content-Type is application/json), GET /healthz (200
 // "ok"), GET /readyz (200/503 + detail; 503 "draining" once stop() began), GET /metrics
 // (Prometheus text 0.0.4); other paths 404, other methods on these paths 405. The plain listener

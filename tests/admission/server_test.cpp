@@ -586,6 +586,33 @@ TEST_CASE("a server does not start on missing or mismatched TLS files", "[admiss
   std::fclose(devnull);
 }
 
+TEST_CASE("a new connection is served when every worker holds an idle keep-alive connection",
+          "[admission][server]") {
+  LivePki live;
+  // One worker and an idle timeout far beyond the test: without freeing the idle connection's
+  // worker, the second client would wait an hour (and fail at its timeouts).
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) {
+    c.worker_threads = 1;
+    c.idle_timeout = 3600s;
+  });
+  auto first = client(s.server->port(), live.pki / "ca1.crt");
+  first->set_keep_alive(true);
+  REQUIRE(first->Get("/healthz"));
+  auto second = client(s.server->port(), live.pki / "ca1.crt");
+  second->set_read_timeout(20, 0);
+  second->set_connection_timeout(20, 0);
+  second->set_keep_alive(true);
+  for (int i = 0; i < 3; ++i) {
+    auto r = second->Get("/healthz");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  // The first client's connection was closed for it; it reconnects (and frees the worker in turn).
+  auto again = first->Get("/healthz");
+  REQUIRE(again);
+  CHECK(again->status == 200);
+}
+
 TEST_CASE("stop drains: the listener closes, a slow request in flight finishes, idle connections close",
           "[admission][server]") {
   LivePki live;
