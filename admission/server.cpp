@@ -68,10 +68,11 @@ class WorkerPool : public httplib::TaskQueue {
     }
   }
 
-  // waiting is how many accepted connections wait for a worker.
+  // waiting is how many accepted connections wait with no worker free to take them (a job just
+  // queued while a worker is free is not waiting).
   std::size_t waiting() {
     std::lock_guard<std::mutex> lock(mu_);
-    return jobs_.size();
+    return running_ + jobs_.size() > size_ ? running_ + jobs_.size() - size_ : 0;
   }
 
   void shutdown() override {
