@@ -224,6 +224,8 @@ cp -r "$VEC/v1.1.0-elliptic-key" "$M/models/llama-3-8b"
 cp -r "$VEC/v1.1.0-elliptic-key" "$M/models/llama-3-8b-tampered"
 printf 'X' | dd of="$M/models/llama-3-8b-tampered/signme-1" bs=1 seek=0 conv=notrunc status=none
 cp "$VEC/keys/certificate/signing-key-pub.pem" "$M/trust/team.pub"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$WORK/other.key" 2>/dev/null
+openssl pkey -in "$WORK/other.key" -pubout -out "$M/trust/other.pub"
 
 cat >"$WORK/policy.yaml" <<'EOF'
 apiVersion: modelgate.dev/v1alpha1
@@ -255,7 +257,7 @@ atomic_write() {  # atomic_write DIR FILE... : publish FILEs (by base name) as D
   chmod -R a+rX "$dir/$ts"
   ln -s "$ts" "$dir/..data_tmp" && mv -T "$dir/..data_tmp" "$dir/..data"
 }
-mkdir -p "$M/policies" "$WORK/p" "$WORK/t1" "$WORK/t2"
+mkdir -p "$M/policies" "$WORK/p" "$WORK/p2" "$WORK/t1" "$WORK/t2"
 cp "$WORK/policy.yaml" "$WORK/p/image-test.yaml"
 atomic_write "$M/policies" "$WORK/p/image-test.yaml"
 cp "$WORK/first.crt" "$WORK/t1/tls.crt" && cp "$WORK/first.key" "$WORK/t1/tls.key"
@@ -331,6 +333,19 @@ check_review() {  # check_review WHAT UID SUBPATH ALLOWED
 }
 check_review "signed model (upstream vector) is admitted" "image-test-allow-$$" llama-3-8b true
 check_review "tampered copy is denied" "image-test-deny-$$" llama-3-8b-tampered false
+
+# Policy reload: publish a policy that trusts another key, the way the kubelet updates a mounted
+# ConfigMap (one atomic ..data swap); without a restart, the same signed model is now denied.
+sed 's|/etc/modelgate/trust/team.pub|/etc/modelgate/trust/other.pub|' "$WORK/policy.yaml" >"$WORK/p2/image-test.yaml"
+atomic_write "$M/policies" "$WORK/p2/image-test.yaml"
+reloaded=""
+for i in $(seq 1 50); do  # bounded: 50 x 0.2 s, the config's reload interval is 0.5 s
+  out="$(post "image-test-reload-$$-$i" llama-3-8b || true)"
+  if [ "$(jq -r '.response.allowed' <<<"$out" 2>/dev/null)" = false ]; then reloaded=yes; break; fi
+  sleep 0.2
+done
+[ -n "$reloaded" ] && pass "policy ConfigMap update reloaded in place: the model signed by team.pub is denied once only other.pub is trusted" \
+                   || fail "policy update was not picked up: $(cut -c1-300 <<<"$out")"
 
 # TLS rotation: publish a new pair the way the kubelet updates a mounted Secret (one atomic
 # ..data swap); the server must serve the new certificate without a restart.
