@@ -61,6 +61,8 @@ struct ServerConfig {
   // root_overrides: not read from YAML; `modelgate review --root FROM=TO` sets it to read a
   // source's storage from a local directory.
   std::vector<std::pair<std::string, std::filesystem::path>> root_overrides;
+  // now: not read from YAML; `policy test` fixes the clock (unix seconds) so fixtures do not age.
+  std::int64_t now = 0;
 };
 
 // ConfigOutcome: the config, or has_errors(diagnostics).

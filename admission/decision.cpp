@@ -156,6 +156,17 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
   }
   if (!d.summary.reason.empty()) {
     d.response.audit_annotations["reason"] = d.summary.reason;
+    std::vector<std::string> distinct;
+    for (const std::string& r : d.summary.reasons) {
+      if (std::find(distinct.begin(), distinct.end(), r) == distinct.end()) {
+        distinct.push_back(r);
+      }
+    }
+    std::string list;
+    for (const std::string& r : distinct) {
+      list += (list.empty() ? "" : ",") + r;
+    }
+    d.response.audit_annotations["reasons"] = list;
   }
   if (!audit.empty()) {
     std::string list;

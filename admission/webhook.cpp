@@ -81,6 +81,7 @@ class WebhookImpl {
     o.hash_threads = c.hash_threads;
     o.max_concurrent_jobs = c.max_concurrent_jobs;
     o.max_queued_jobs = c.max_queued_jobs;
+    o.now = c.now;
     return o;
   }
 

@@ -350,6 +350,9 @@ class Evaluator {
     if (unknown_root()) {
       return skip("datasets", why_unknown());
     }
+    if (accepted_.empty() && p_.require.provenance) {
+      return skip("datasets", "not checked: the provenance rule did not pass");
+    }
     if (accepted_.empty()) {
       return error("datasets", "datasets.no_provenance",
                    "cannot be checked: no verified, approved provenance lists the model's datasets");
@@ -391,6 +394,9 @@ class Evaluator {
   RuleResult base_models() {
     if (unknown_root()) {
       return skip("baseModels", why_unknown());
+    }
+    if (accepted_.empty() && p_.require.provenance) {
+      return skip("baseModels", "not checked: the provenance rule did not pass");
     }
     if (accepted_.empty() && !f_.base_models.empty()) {
       return error("baseModels", "base_models.no_provenance", "cannot be checked: no approved provenance");
@@ -471,6 +477,9 @@ class Evaluator {
     if (stamps.empty()) {
       if (unknown_root()) {
         return skip("maxAge", why_unknown());
+      }
+      if (p_.require.provenance && accepted_.empty()) {
+        return skip("maxAge", "not checked: the provenance rule did not pass");
       }
       return error("maxAge", "max_age.no_time",
                    "cannot be checked: neither the signature nor the provenance carries a trusted time (sign with "

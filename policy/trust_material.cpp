@@ -251,26 +251,68 @@ TrustOutcome load_trusted_policies(std::span<const fs::path> paths, std::uint64_
     return TrustOutcome{nullptr, std::move(set.diagnostics)};
   }
   if (!overrides.empty()) {
+    // remap rewrites an absolute path under an override's `from` (longest wins) to its `to`.
+    auto remap = [&](const std::string& path) -> std::optional<std::string> {
+      const RootOverride* best = nullptr;
+      for (const RootOverride& o : overrides) {
+        bool below = path == o.from || (path.size() > o.from.size() && path.compare(0, o.from.size(), o.from) == 0 &&
+                                        (o.from.back() == '/' || path[o.from.size()] == '/'));
+        if (below && (best == nullptr || o.from.size() > best->from.size())) {
+          best = &o;
+        }
+      }
+      if (best == nullptr) {
+        return std::nullopt;
+      }
+      std::string rest = path.substr(best->from.size());
+      while (!rest.empty() && rest.front() == '/') {
+        rest.erase(0, 1);
+      }
+      std::string out = (rest.empty() ? best->to : best->to / rest).lexically_normal().string();
+      while (out.size() > 1 && out.back() == '/') {
+        out.pop_back();
+      }
+      return out;
+    };
+    auto remap_ref = [&](PathRef& ref) {
+      if (auto r = remap(ref.resolved.string())) {
+        ref.resolved = *r;
+      }
+    };
+    auto remap_keyless = [&](KeylessIdentity& k) {
+      if (k.trusted_root) {
+        remap_ref(*k.trusted_root);
+      }
+    };
     std::vector<Policy> copy = set.set->policies();
     for (Policy& p : copy) {
       for (Source& s : p.sources) {
-        const RootOverride* best = nullptr;
-        for (const RootOverride& o : overrides) {
-          const std::string& r = s.root.value;
-          bool below = r == o.from || (r.size() > o.from.size() && r.compare(0, o.from.size(), o.from) == 0 &&
-                                       r[o.from.size()] == '/');
-          if (below && (best == nullptr || o.from.size() > best->from.size())) {
-            best = &o;
-          }
+        if (auto r = remap(s.root.value)) {
+          s.root.value = *r;
         }
-        if (best != nullptr) {
-          s.root.value = (best->to / s.root.value.substr(std::min(s.root.value.size(), best->from.size() + 1)))
-                             .lexically_normal()
-                             .string();
-          while (s.root.value.size() > 1 && s.root.value.back() == '/') {
-            s.root.value.pop_back();
-          }
+      }
+      for (Signer& s : p.trust.signers) {
+        if (auto* k = std::get_if<PublicKeyTrust>(&s.method)) {
+          remap_ref(k->path);
+        } else if (auto* c = std::get_if<CertificateTrust>(&s.method)) {
+          remap_ref(c->roots);
+        } else {
+          remap_keyless(std::get<KeylessIdentity>(s.method));
         }
+      }
+      for (ReviewerGroup& g : p.trust.reviewers) {
+        for (PathRef& k : g.public_keys) {
+          remap_ref(k);
+        }
+        if (g.public_key_dir) {
+          remap_ref(*g.public_key_dir);
+        }
+        for (KeylessIdentity& k : g.keyless) {
+          remap_keyless(k);
+        }
+      }
+      if (p.require.datasets) {
+        remap_ref(p.require.datasets->catalog);
       }
     }
     PolicySetOutcome rebuilt = build_policy_set(std::move(copy), set.set->files(), generation);

@@ -68,15 +68,16 @@ struct TrustOutcome {
 // Thread-safe.
 TrustOutcome compile_trust(std::shared_ptr<const PolicySet> set);
 
-// RootOverride maps a source root as policies write it (`from`, absolute) to the directory where an
-// offline run finds the same storage (`review --root`, `policy test` fixtures). Longest prefix wins.
+// RootOverride maps an absolute path as policies write it (`from`: a source root, or a prefix of key,
+// trusted-root and catalog paths) to where an offline run finds it (`review --root`, `policy test`
+// fixtures). Longest prefix wins; whole path components only.
 struct RootOverride {
   std::string from;
   std::filesystem::path to;
 };
 
-// load_trusted_policies is load_policy_set(paths, generation), sources' roots rewritten by
-// `overrides` (empty for the webhook), followed by compile_trust.
+// load_trusted_policies is load_policy_set(paths, generation), source roots and trust file paths
+// rewritten by `overrides` (empty for the webhook), followed by compile_trust.
 TrustOutcome load_trusted_policies(std::span<const std::filesystem::path> paths, std::uint64_t generation,
                                    std::span<const RootOverride> overrides = {});
 

@@ -285,9 +285,9 @@ void register_attest(CLI::App& app, Runner& run) {
   add_common(prov, *args);
   prov->add_option("--builder-id", args->builder_id, "runDetails.builder.id")->required();
   prov->add_option("--build-type", args->build_type, "buildDefinition.buildType")->required();
-  prov->add_option("--dataset", args->datasets, "a training dataset NAME=sha256:HEX (repeatable)")->expected(1);
-  prov->add_option("--base-model", args->base_models, "a base model NAME=sha256:ROOT (repeatable)")->expected(1);
-  prov->add_option("--source", args->sources, "source code NAME=sha256:HEX (repeatable)")->expected(1);
+  prov->add_option("--dataset", args->datasets, "a training dataset NAME=sha256:HEX (repeatable)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
+  prov->add_option("--base-model", args->base_models, "a base model NAME=sha256:ROOT (repeatable)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
+  prov->add_option("--source", args->sources, "source code NAME=sha256:HEX (repeatable)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   prov->add_option("--finished-on", args->finished_on, "build end time (RFC 3339, \"now\" or \"none\")");
   prov->callback([args, &run] {
     args->kind = Kind::kProvenance;
@@ -312,8 +312,8 @@ void register_attest(CLI::App& app, Runner& run) {
   test->add_option("--result", args->result, "PASSED, WARNED or FAILED")
       ->required()
       ->check(CLI::IsMember({"PASSED", "WARNED", "FAILED"}));
-  test->add_option("--passed-test", args->passed, "a passed test (repeatable)")->expected(1);
-  test->add_option("--failed-test", args->failed, "a failed test (repeatable)")->expected(1);
+  test->add_option("--passed-test", args->passed, "a passed test (repeatable)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
+  test->add_option("--failed-test", args->failed, "a failed test (repeatable)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   test->add_option("--url", args->url, "where the run's report lives");
   test->callback([args, &run] {
     args->kind = Kind::kTestResult;

@@ -1,7 +1,8 @@
 // policy_command.cpp: `modelgate policy lint FILE|DIR... [--check-files] [--output text|json]`.
-// `policy` is a parent verb so that `policy test` can join `lint` later.
+// `modelgate policy test FILE|DIR...`: run PolicyTest cases through the webhook's decision path.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "admission/cli/commands.h"
+#include "admission/policy_test.h"
 #include "policy/lint.h"
 
 namespace modelgate::cli {
@@ -41,6 +43,27 @@ int run_lint(const LintArgs& args) {
   return report.errors() > 0 ? kExitFailed : kExitOk;
 }
 
+struct TestArgs {
+  std::vector<std::string> paths;
+};
+
+int run_test(const TestArgs& args) {
+  std::vector<std::filesystem::path> paths(args.paths.begin(), args.paths.end());
+  const admission::PolicyTestReport report = admission::run_policy_tests(paths);
+  for (const policy::Diagnostic& d : report.diagnostics) {
+    std::fprintf(stderr, "%s\n", policy::format_diagnostic(d).c_str());
+  }
+  const std::string table = admission::format_policy_test_table(report);
+  std::fwrite(table.data(), 1, table.size(), stdout);
+  std::fflush(stdout);
+  if (policy::has_errors(report.diagnostics)) {
+    bool io = std::any_of(report.diagnostics.begin(), report.diagnostics.end(),
+                          [](const policy::Diagnostic& d) { return d.code == Code::kIo || d.code == Code::kNotFound; });
+    return io && report.results.empty() ? kExitUsage : kExitFailed;
+  }
+  return report.failed() > 0 ? kExitFailed : kExitOk;
+}
+
 }  // namespace
 
 void register_policy(CLI::App& app, Runner& run) {
@@ -58,6 +81,14 @@ void register_policy(CLI::App& app, Runner& run) {
   lint->add_option("--output", args->output, "Result format: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   lint->callback([args, &run] { run = [args] { return run_lint(*args); }; });
+
+  auto targs = std::make_shared<TestArgs>();
+  CLI::App* test = policy->add_subcommand(
+      "test", "Run PolicyTest cases (workloads + model fixtures + expected decisions); exit 1 on a mismatch");
+  test->add_option("paths", targs->paths, "PolicyTest files, or directories searched for them")
+      ->required()
+      ->type_name("FILE|DIR");
+  test->callback([targs, &run] { run = [targs] { return run_test(*targs); }; });
 }
 
 }  // namespace modelgate::cli

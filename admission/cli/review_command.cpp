@@ -112,14 +112,14 @@ void register_review(CLI::App& app, Runner& run) {
       "review", "decide workloads offline exactly as the webhook would (exit 0 allowed, 1 denied)");
   review->add_option("--config", args->config, "the webhook's ServerConfig file");
   review->add_option("--policy", args->policies, "policy file or directory (repeatable; adds to --config)")
-      ->expected(1);
-  review->add_option("--evidence", args->evidence, "evidence store directory (repeatable)")->expected(1);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
+  review->add_option("--evidence", args->evidence, "evidence store directory (repeatable)")->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   review->add_option("--root", args->roots,
                      "read a source root from a local directory: /mnt/models=./models (repeatable)")
-      ->expected(1);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   review->add_option("-f,--filename", args->files, "workload manifest(s) or AdmissionReview JSON")
       ->required()
-      ->expected(1);
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   review->add_option("--namespace,-n", args->namespace_name, "namespace for objects that name none");
   review->add_option("--output", args->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   review->callback([args, &run] { run = [args] { return run_review(*args); }; });
