@@ -116,6 +116,12 @@ Result<Json> parse_json(std::string_view text, const JsonLimits& limits) {
     return make_error(Code::kLimit, "document is " + std::to_string(text.size()) + " bytes (limit " +
                                         std::to_string(limits.max_bytes) + ")");
   }
+  // nlohmann's lexer takes a NUL byte for the end of input and ignores what follows, so
+  // `{...}\0<anything>` would parse. No JSON text contains a raw NUL (RFC 8259 §2, §7: not
+  // whitespace, and escaped inside strings). Found by review_codec_fuzz.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return make_error(Code::kMalformed, "invalid JSON: NUL byte at offset " + std::to_string(nul));
+  }
   StrictSax sax(limits.max_depth);
   bool ok = false;
   try {

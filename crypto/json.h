@@ -21,7 +21,8 @@ struct JsonLimits {
 };
 
 // parse_json parses `text` as one JSON value. Errors: kLimit (bigger than max_bytes, nested deeper
-// than max_depth), kMalformed (syntax, with the byte offset; duplicate object key; invalid UTF-8).
+// than max_depth), kMalformed (syntax, with the byte offset; duplicate object key; invalid UTF-8; a NUL
+// byte anywhere, which nlohmann would take for the end of input).
 // Thread-safe.
 [[nodiscard]] Result<Json> parse_json(std::string_view text, const JsonLimits& limits);
 
