@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <iterator>
@@ -352,6 +353,12 @@ Result<std::vector<Certificate>> verify_chain(const Certificate& leaf, std::span
 }
 
 std::string format_time(std::int64_t t) {
+  // Times come from untrusted input (integratedTime is any int64; unreadable certificate times are
+  // INT64_MIN/MAX sentinels): clamp to years 0000-9999, which also keeps the arithmetic below from
+  // overflowing (-INT64_MIN is undefined). Found by x509_fuzz.
+  constexpr std::int64_t kFirst = -62167219200;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kLast = 253402300799;   // 9999-12-31T23:59:59Z
+  t = std::clamp(t, kFirst, kLast);
   std::int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
   std::int64_t secs = t - days * 86400;
   // Civil from days (Howard Hinnant).

@@ -85,7 +85,8 @@ struct ChainOptions {
                                                             std::span<const Certificate> anchors,
                                                             const ChainOptions& options);
 
-// format_time renders unix seconds as RFC 3339 UTC ("2026-03-01T10:00:00Z").
+// format_time renders unix seconds as RFC 3339 UTC ("2026-03-01T10:00:00Z"), clamped to years
+// 0000-9999 (so INT64_MIN renders as 0000-01-01T00:00:00Z).
 std::string format_time(std::int64_t unix_seconds);
 
 // parse_rfc3339 reads "2022-04-13T20:06:15Z" with an optional fraction of up to 9 digits
