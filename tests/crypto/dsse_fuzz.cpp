@@ -1,6 +1,7 @@
 // fuzz-dict: json.dict
 // fuzz-max-len: 65536
-// dsse_fuzz.cpp: parse_dsse_envelope on arbitrary JSON. Properties: never kInternal; an envelope
+// dsse_fuzz.cpp: parse_dsse_envelope on arbitrary JSON. Properties: never kInternal; no text with a
+// NUL byte parses as JSON (nothing after it is ignored); an envelope
 // that parses is within its limits, re-encodes with dsse_envelope_to_json to JSON that parses back
 // to the same envelope, and that encoding is a fixed point; dsse_pae is exactly DSSE v1's
 // "DSSEv1 <len> <type> <len> <payload>" byte for byte.
@@ -34,7 +35,9 @@ void check_pae(const DsseEnvelope& e) {
   std::string head = "DSSEv1 " + std::to_string(e.payload_type.size()) + " " + e.payload_type + " " +
                      std::to_string(e.payload.size()) + " ";
   FUZZ_CHECK(pae.size() == head.size() + e.payload.size(), "PAE length");
-  FUZZ_CHECK(std::equal(head.begin(), head.end(), pae.begin()), "PAE header");
+  FUZZ_CHECK(std::equal(head.begin(), head.end(), pae.begin(),
+                        [](char h, std::uint8_t p) { return static_cast<std::uint8_t>(h) == p; }),
+             "PAE header");
   FUZZ_CHECK(std::equal(e.payload.begin(), e.payload.end(), pae.begin() + static_cast<std::ptrdiff_t>(head.size())),
              "PAE body");
 }
@@ -47,6 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!doc.ok()) {
     return 0;
   }
+  // JSON has no raw NUL; a parser that stops there would ignore whatever follows it.
+  FUZZ_CHECK(fuzz::as_text(data, size).find('\0') == std::string_view::npos, "parsed JSON holds no NUL byte");
   auto env = parse_dsse_envelope(*doc, "envelope");
   fuzz::check_not_internal(env, "parse_dsse_envelope");
   if (!env.ok()) {

@@ -3,8 +3,10 @@
 // block of a text. Properties: never kInternal; a DER certificate that parses re-encodes to exactly
 // its input, its PEM parses back to the same certificate, every accessor answers (public key,
 // Fulcio extensions, SANs, subject, fingerprint) without aborting,
-// and path validation against itself is a clean answer; PEM lists stay within kMaxChainCertificates.
+// and path validation against itself is a clean answer; PEM lists stay within kMaxChainCertificates;
+// format_time renders any int64 as a 20-character RFC 3339 time.
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -70,5 +72,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   (void)parse_rfc3339_ms(fuzz::as_text(data, std::min<std::size_t>(size, 40)));
+  // format_time takes any int64 (integratedTime comes from bundles): always 20 characters.
+  if (size >= 8) {
+    std::int64_t t = 0;
+    std::memcpy(&t, data, sizeof t);
+    const std::string s = format_time(t);
+    FUZZ_CHECK(s.size() == 20 && s[4] == '-' && s[10] == 'T' && s.back() == 'Z', "format_time: " + s);
+  }
   return 0;
 }
