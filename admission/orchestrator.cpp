@@ -70,7 +70,7 @@ struct Orchestrator::Job {
 Orchestrator::Orchestrator(OrchestratorOptions options, std::shared_ptr<Metrics> metrics)
     : options_(std::move(options)),
       metrics_(std::move(metrics)),
-      files_(options_.file_digest_cache_entries),
+      files_(options_.file_digest_cache_entries, metrics_.get()),
       verdicts_(options_.verdict_cache_entries) {
   const std::size_t n = std::max<std::size_t>(1, options_.max_concurrent_jobs);
   for (std::size_t i = 0; i < n; ++i) {

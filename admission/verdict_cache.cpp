@@ -31,6 +31,9 @@ std::size_t DigestKeyHash::operator()(const crypto::DigestKey& k) const {
 std::optional<crypto::FileDigest> FileDigestCache::lookup(const crypto::DigestKey& key) {
   auto v = lru_.get(key);
   (v ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+  if (metrics_ != nullptr) {
+    metrics_->observe_cache("file", v.has_value());
+  }
   return v;
 }
 

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "admission/metrics.h"
 #include "crypto/manifest.h"
 #include "crypto/sha256.h"
 #include "policy/evaluate.h"
@@ -75,7 +76,8 @@ struct DigestKeyHash {
 // FileDigestCache is the crypto::DigestCache the webhook hashes through. Counts hits and misses.
 class FileDigestCache final : public crypto::DigestCache {
  public:
-  explicit FileDigestCache(std::size_t capacity) : lru_(capacity) {}
+  // metrics (may be null) counts every lookup as modelgate_cache_requests_total{cache="file"}.
+  FileDigestCache(std::size_t capacity, Metrics* metrics) : lru_(capacity), metrics_(metrics) {}
   std::optional<crypto::FileDigest> lookup(const crypto::DigestKey& key) override;
   void store(const crypto::DigestKey& key, const crypto::FileDigest& digest) override;
   std::size_t size() const { return lru_.size(); }
@@ -86,6 +88,7 @@ class FileDigestCache final : public crypto::DigestCache {
   Lru<crypto::DigestKey, crypto::FileDigest, DigestKeyHash> lru_;
   std::atomic<std::uint64_t> hits_{0};
   std::atomic<std::uint64_t> misses_{0};
+  Metrics* metrics_;
 };
 
 // Verdict is one model's judgement under one policy, as cached.

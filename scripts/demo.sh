@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh: set up, build and run the main job on an embedded default. It creates a small demo
 # model, signs it, verifies it, then tampers with it in the ways that matter (a flipped byte, an
-# extra file, a wrong key) and shows that each is refused with a reason that names the file.
-# Everything is local and offline; the work directory is removed at the end.
+# extra file, a wrong key) and shows that each is refused with a reason that names the file. Then
+# (scripts/demo_webhook.sh) it publishes four models with provenance and approvals, starts
+# `modelgate serve` on localhost with self-signed TLS and a demo policy, and sends it
+# AdmissionReviews for an approved, a tampered, an unsigned and an unreviewed model, printing each
+# answer as kubectl shows it. Everything is local and offline; the work directory is removed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
@@ -73,4 +76,6 @@ if [ -d "$UPSTREAM" ]; then
     --identity mallory@example.com --identity-provider https://sigstore.verify.ibm.com/oauth2
 fi
 
-step "done: the admission webhook (modelgate serve) will apply these checks at kubectl apply time"
+"$ROOT/scripts/demo_webhook.sh" "$MG" "$WORK"
+
+step "done: signed and approved models run; tampered, unsigned and unreviewed ones are refused at kubectl apply"

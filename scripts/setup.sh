@@ -14,6 +14,7 @@ PACKAGES=(
   libcli11-dev                  # command line
   prometheus-cpp-dev            # /metrics
   coreutils                     # sha256sum as an independent oracle
+  curl jq                       # the demo talks to the webhook as the apiserver would
 )
 
 missing=()
