@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# test.sh: set up, build and run every test (this is what .ci/run calls).
+# test.sh: set up, build and run every test (this is what .ci/run calls): the CTest suites (unit,
+# CLI, integration over real TLS, fuzz-corpus replays), the example policies' own tests, the Helm
+# chart with real helm and Kubernetes schemas, and the container image built and run with podman.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build.sh" "$ROOT/build"
-cd "$ROOT/build"
-ctest --output-on-failure -j "$(nproc)" --timeout 600
+(cd "$ROOT/build" && ctest --output-on-failure -j "$(nproc)" --timeout 600)
+echo "== modelgate policy test examples/policy-tests"
+"$ROOT/build/admission/modelgate" policy test "$ROOT/examples/policy-tests"
+echo "== packaging: helm chart"
+"$ROOT/scripts/package_test.sh"
+echo "== packaging: container image (podman)"
+"$ROOT/scripts/image_test.sh"
