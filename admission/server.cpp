@@ -10,12 +10,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
 
 #include "admission/tls_credentials.h"
+#include "admission/worker_pool.h"
 #include "base/log_keys.h"
 
 namespace modelgate::admission {
@@ -40,80 +40,6 @@ struct Connection {
   std::atomic<bool> cut{false};
   // served: at least one response was written (the handshake and a first request are done).
   std::atomic<bool> served{false};
-};
-
-// WorkerPool is cpp-httplib's ThreadPool plus one thing: a keep-alive connection holds its worker
-// while it waits for its next request, so when a new connection finds every worker taken,
-// `on_saturated` is asked to close an idle one and free its worker, instead of the newcomer
-// waiting up to idleTimeout.
-class WorkerPool : public httplib::TaskQueue {
- public:
-  WorkerPool(std::size_t n, std::function<void()> on_saturated) : size_(n), on_saturated_(std::move(on_saturated)) {
-    for (std::size_t i = 0; i < n; ++i) {
-      threads_.emplace_back([this] { work(); });
-    }
-  }
-  ~WorkerPool() override = default;
-
-  void enqueue(std::function<void()> fn) override {
-    bool saturated = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      jobs_.push_back(std::move(fn));
-      saturated = running_ + jobs_.size() > size_;
-    }
-    cv_.notify_one();
-    if (saturated && on_saturated_) {
-      on_saturated_();
-    }
-  }
-
-  // waiting is how many accepted connections wait with no worker free to take them (a job just
-  // queued while a worker is free is not waiting).
-  std::size_t waiting() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return running_ + jobs_.size() > size_ ? running_ + jobs_.size() - size_ : 0;
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    for (std::thread& t : threads_) {
-      t.join();
-    }
-  }
-
- private:
-  void work() {
-    while (true) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return shutdown_ || !jobs_.empty(); });
-        if (jobs_.empty()) {
-          return;  // shutdown, and every queued connection was served
-        }
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-        ++running_;
-      }
-      fn();
-      std::lock_guard<std::mutex> lock(mu_);
-      --running_;
-    }
-  }
-
-  const std::size_t size_;
-  std::function<void()> on_saturated_;
-  std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::size_t running_ = 0;
-  bool shutdown_ = false;
 };
 
 void forget_connection(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, long argl, void* argp);

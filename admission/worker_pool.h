@@ -1,0 +1,47 @@
+// worker_pool.h: the TLS listener's worker threads (a cpp-httplib TaskQueue), which can ask for
+// an idle keep-alive connection to be closed when a new connection would otherwise wait.
+// Not connection tracking (server.cpp decides which connection is idle). Internal to admission/.
+#pragma once
+
+#include <httplib.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace modelgate::admission {
+
+// WorkerPool is cpp-httplib's ThreadPool plus one thing: a keep-alive connection holds its worker
+// while it waits for its next request, so when a new connection finds every worker taken,
+// `on_saturated` (called on the accepting thread, outside the pool's lock) is asked to close an
+// idle one and free its worker, instead of the newcomer waiting up to idleTimeout. Thread-safe.
+class WorkerPool : public httplib::TaskQueue {
+ public:
+  WorkerPool(std::size_t n, std::function<void()> on_saturated);
+  ~WorkerPool() override = default;
+
+  void enqueue(std::function<void()> fn) override;
+  // waiting is how many accepted connections wait with no worker free to take them (a job just
+  // queued while a worker is free is not waiting).
+  std::size_t waiting();
+  // shutdown serves every queued connection, then joins the workers.
+  void shutdown() override;
+
+ private:
+  void work();
+
+  const std::size_t size_;
+  std::function<void()> on_saturated_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::size_t running_ = 0;
+  bool shutdown_ = false;
+};
+
+}  // namespace modelgate::admission
