@@ -60,6 +60,7 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
   }
   for (const ModelVerdict& mv : verdicts) {
     const ModelRef& ref = *mv.ref;
+    d.summary.paths.push_back(ref.dir.string());
     const std::string subject = describe_model(ref);
     all_hits = all_hits && mv.outcome.cache_hit;
     if (mv.outcome.state == VerifyState::kPending) {
@@ -107,6 +108,7 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
       d.summary.policy = pname;
       d.summary.rule = f.rules.front().rule;
       d.summary.model = f.model;
+      d.summary.mode = std::string(policy::mode_name(p.mode.value));
     }
     bool glass = false;
     std::string glass_reason;

@@ -28,6 +28,8 @@ struct DecisionSummary {
   std::string policy;    // first policy with a problem ("" when none)
   std::string rule;      // first failing rule ("" when none)
   std::string model;     // its model name
+  std::string mode;      // that policy's mode ("enforce", "warn", "audit"; "" when none)
+  std::vector<std::string> paths;  // every model directory judged
   std::vector<std::string> reasons;         // every failing reason token (metrics)
   std::vector<std::string> break_glass;     // policies overridden by break-glass
   std::string cache;     // "hit" when every verdict came from cache, "miss" otherwise, "" if none

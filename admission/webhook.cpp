@@ -216,13 +216,21 @@ class WebhookImpl {
       auto line = log_.info("admission_decision");
       line.str(lk::kUid, req.uid).str(lk::kKind, req.kind.kind).str(lk::kNamespace, req.namespace_name)
           .str(lk::kName, req.name).str(lk::kOperation, operation_name(req.operation)).str(lk::kUser, req.username)
-          .str(lk::kDecision, decision).str(lk::kPolicy, summary.policy).str(lk::kRule, summary.rule)
+          .str(lk::kDecision, decision).str(lk::kMode, summary.mode).str(lk::kPolicy, summary.policy)
+          .str(lk::kRule, summary.rule)
           .str(lk::kModel, summary.model).str(lk::kReason, summary.reason.empty() ? skip_reason : summary.reason)
           .str(lk::kCache, summary.cache).real(lk::kDurationMs, secs * 1000.0)
           .boolean("dry_run", req.dry_run);
       auto models = r.audit_annotations.find("models");
       if (models != r.audit_annotations.end()) {
         line.str(lk::kRootDigest, models->second);
+      }
+      if (!summary.paths.empty()) {
+        std::string paths;
+        for (const std::string& p : summary.paths) {
+          paths += (paths.empty() ? "" : ",") + p;
+        }
+        line.str(lk::kPath, paths);
       }
       if (!summary.break_glass.empty()) {
         line.str("break_glass", r.audit_annotations["break-glass"]);

@@ -1,0 +1,145 @@
+// orchestrator_test.cpp: verification jobs on real files: the verdict cache answers repeats, a
+// changed file is re-hashed, concurrent requests share one job, prewarm fills the file cache,
+// a full queue is refused rather than piled up.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "admission/model_refs.h"
+#include "admission/orchestrator.h"
+#include "admission/workload.h"
+#include "policy/evidence_fixtures.h"
+#include "test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace modelgate;
+using namespace modelgate::admission;
+using namespace modelgate::testing;
+using namespace modelgate::testing::evidence;
+using Clock = std::chrono::steady_clock;
+
+// Setup is one signed model on a PVC and the ModelRef a pod mounting it yields.
+struct Setup {
+  TempDir tmp;
+  KeyPair team = make_key(tmp / "keys", "team");
+  std::shared_ptr<const policy::TrustedPolicySet> set;
+  ModelRefs refs;
+
+  explicit Setup(std::size_t weight_bytes = 50'000) {
+    write_model(tmp / "pvc" / "m", 3, weight_bytes);
+    sign(tmp / "pvc" / "m", team);
+    set = load_policies(tmp.path(), R"(apiVersion: modelgate.dev/v1alpha1
+kind: ModelPolicy
+metadata: {name: p}
+spec:
+  match: {namespaces: [ns]}
+  sources: [{name: s, pvc: {claimName: models}, root: )" + (tmp / "pvc").string() + R"(}]
+  trust: {signers: [{name: team, publicKey: keys/team.pub}]}
+  require: {signature: {signers: [team]}}
+)");
+    PodTemplate pod;
+    Volume v;
+    v.name = "w";
+    v.source = VolumeSource::kPersistentVolumeClaim;
+    v.claim_name = "models";
+    pod.volumes.push_back(v);
+    Container c;
+    c.name = "c";
+    c.mounts.push_back(VolumeMount{"w", "/m", "m", "", true});
+    pod.containers.push_back(c);
+    refs = find_model_refs(pod, "ns", *set);
+    REQUIRE(refs.refs.size() == 1);
+  }
+  const ModelRef& ref() const { return refs.refs.front(); }
+};
+
+Clock::time_point later() { return Clock::now() + std::chrono::seconds(60); }
+
+}  // namespace
+
+TEST_CASE("a repeated verification is a verdict-cache hit and reads no bytes; a changed file is re-hashed",
+          "[admission][orchestrator]") {
+  Setup s;
+  Orchestrator o({}, nullptr);
+  auto first = o.verify(s.ref(), s.set, later());
+  REQUIRE(first.state == VerifyState::kDone);
+  CHECK(first.verdict->evaluation.passed());
+  CHECK_FALSE(first.cache_hit);
+  const std::uint64_t bytes = o.hashed_bytes();
+  CHECK(bytes > 100'000);
+  auto second = o.verify(s.ref(), s.set, later());
+  CHECK(second.cache_hit);
+  CHECK(o.jobs_started() == 1);
+  CHECK(o.hashed_bytes() == bytes);
+
+  // Rewrite one file with other bytes: a new verdict, and only that file is read again.
+  write_file(s.tmp / "pvc/m/config.json", "{\"seed\": 4}\n");
+  auto third = o.verify(s.ref(), s.set, later());
+  CHECK_FALSE(third.cache_hit);
+  CHECK(third.verdict->evaluation.first_problem()->reason == "signature.digest_mismatch");
+  CHECK(o.hashed_bytes() - bytes == fs::file_size(s.tmp / "pvc/m/config.json") * 1);
+}
+
+TEST_CASE("concurrent requests for one model share one job", "[admission][orchestrator]") {
+  Setup s(32u << 20);
+  OrchestratorOptions opt;
+  opt.hash_threads = 1;
+  Orchestrator o(opt, nullptr);
+  std::vector<std::future<VerifyOutcome>> calls;
+  for (int i = 0; i < 8; ++i) {
+    calls.push_back(std::async(std::launch::async, [&] { return o.verify(s.ref(), s.set, later()); }));
+  }
+  int joined_or_hit = 0;
+  for (auto& c : calls) {
+    VerifyOutcome r = c.get();
+    REQUIRE(r.state == VerifyState::kDone);
+    CHECK(r.verdict->evaluation.passed());
+    joined_or_hit += (r.joined || r.cache_hit) ? 1 : 0;
+  }
+  CHECK(o.jobs_started() == 1);
+  CHECK(joined_or_hit == 7);
+}
+
+TEST_CASE("a deadline that passes answers pending with progress, and the job still completes",
+          "[admission][orchestrator]") {
+  Setup s(64u << 20);
+  OrchestratorOptions opt;
+  opt.hash_threads = 1;
+  Orchestrator o(opt, nullptr);
+  auto pending = o.verify(s.ref(), s.set, Clock::now());
+  CHECK(pending.state == VerifyState::kPending);
+  auto done = o.verify(s.ref(), s.set, later());
+  REQUIRE(done.state == VerifyState::kDone);
+  CHECK(done.verdict->evaluation.passed());
+  CHECK(o.jobs_started() == 1);
+}
+
+TEST_CASE("prewarm hashes a source root ahead of admission so the first verification reads nothing",
+          "[admission][orchestrator]") {
+  Setup s;
+  Orchestrator o({}, nullptr);
+  const std::uint64_t warmed = o.prewarm(s.tmp / "pvc");
+  CHECK(warmed > 100'000);
+  auto r = o.verify(s.ref(), s.set, later());
+  REQUIRE(r.state == VerifyState::kDone);
+  CHECK(r.verdict->evaluation.passed());
+  // model.sig was hashed by prewarm (it does not know it is a signature) but never by verify.
+  CHECK(o.hashed_bytes() == warmed);
+}
+
+TEST_CASE("with the queue full a new model is refused as overloaded instead of queued", "[admission][orchestrator]") {
+  Setup s(64u << 20);
+  OrchestratorOptions opt;
+  opt.max_concurrent_jobs = 1;
+  opt.max_queued_jobs = 0;
+  opt.hash_threads = 1;
+  Orchestrator o(opt, nullptr);
+  auto r = o.verify(s.ref(), s.set, Clock::now());
+  CHECK(r.state == VerifyState::kOverloaded);
+  CHECK(o.jobs_started() == 0);
+}
