@@ -303,3 +303,35 @@ TEST_CASE("a model still hashing when the deadline passes is denied with progres
   }
   CHECK(last["allowed"] == true);
 }
+
+TEST_CASE("an UPDATE that only changes annotations is allowed without re-verifying, even of a tampered model",
+          "[integration]") {
+  Stack s;
+  const fs::path shard = s.pvc / "llama-3-8b" / "model-00002-of-00002.safetensors";
+  std::string bytes = read_file(shard);
+  bytes[7] ^= 0x01;
+  write_file(shard, bytes);
+  s.start();
+  // The CREATE of the same pod is denied...
+  CHECK(s.review(fixture("pod-create-llm-server.json"))["allowed"] == false);
+  const std::uint64_t hashed = s.hashed_bytes();
+  // ...but `kubectl annotate` (an UPDATE whose pod spec did not change) is not this webhook's to
+  // refuse: it neither re-verifies (no bytes hashed) nor denies an admitted workload.
+  for (const char* name : {"pod-update-llm-server.json", "pod-update-llm-server-dryrun.json"}) {
+    Json resp = s.review(fixture(name));
+    INFO(name << ": " << resp.dump());
+    CHECK(resp["allowed"] == true);
+  }
+  CHECK(s.hashed_bytes() == hashed);
+}
+
+TEST_CASE("a dry-run CREATE is judged like a real one", "[integration]") {
+  Stack s;
+  fs::remove_all(s.store);
+  s.start();
+  Json req = fixture("pod-create-llm-server.json");
+  req["request"]["dryRun"] = true;
+  Json resp = s.review(req);
+  CHECK(resp["allowed"] == false);
+  CHECK(resp["auditAnnotations"]["reason"] == "reviews.insufficient");
+}
