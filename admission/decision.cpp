@@ -35,6 +35,17 @@ std::string find_annotation(const Workload& w, const std::string& key, bool& pre
   return "";
 }
 
+std::string join_list(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const std::string& i : items) {
+    if (!out.empty()) {
+      out += sep;
+    }
+    out += i;
+  }
+  return out;
+}
+
 std::string with_ratio(std::uint64_t done, std::uint64_t total) {
   return std::to_string(done) + " of " + std::to_string(total) + " bytes hashed";
 }
@@ -150,11 +161,7 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
   }
 
   if (!models.empty()) {
-    std::string list;
-    for (const std::string& m : models) {
-      list += (list.empty() ? "" : ",") + m;
-    }
-    d.response.audit_annotations["models"] = list;
+    d.response.audit_annotations["models"] = join_list(models, ",");
   }
   if (!d.summary.reason.empty()) {
     d.response.audit_annotations["reason"] = d.summary.reason;
@@ -164,25 +171,13 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
         distinct.push_back(r);
       }
     }
-    std::string list;
-    for (const std::string& r : distinct) {
-      list += (list.empty() ? "" : ",") + r;
-    }
-    d.response.audit_annotations["reasons"] = list;
+    d.response.audit_annotations["reasons"] = join_list(distinct, ",");
   }
   if (!audit.empty()) {
-    std::string list;
-    for (const std::string& a : audit) {
-      list += (list.empty() ? "" : "; ") + a;
-    }
-    d.response.audit_annotations["findings"] = list;
+    d.response.audit_annotations["findings"] = join_list(audit, "; ");
   }
   if (!d.summary.break_glass.empty()) {
-    std::string list;
-    for (const std::string& b : d.summary.break_glass) {
-      list += (list.empty() ? "" : ",") + b;
-    }
-    d.response.audit_annotations["break-glass"] = list;
+    d.response.audit_annotations["break-glass"] = join_list(d.summary.break_glass, ",");
   }
   d.summary.cache = verdicts.empty() ? "" : (all_hits ? "hit" : "miss");
   if (denied) {
