@@ -400,3 +400,37 @@ TEST_CASE("an attestation filed under the wrong digest is rejected, not counted"
   CHECK(r.reason == "reviews.insufficient");
   CHECK_THAT(r.message, Catch::Contains("its subject is not this model's digest"));
 }
+
+TEST_CASE("threshold 2 needs a second listed signer's signature over the same files in the store",
+          "[policy][evaluate]") {
+  World w;
+  w.complete();
+  w.policy_text = replace_all(w.policy_text, "signature: {signers: [team]}",
+                              "signature: {signers: [team, trainer], threshold: 2}");
+  CHECK(rule(w.judge(), "signature").reason == "signature.threshold");
+  // The trainer signs the same model too; its bundle goes to the store under the root digest.
+  crypto::SignOptions o;
+  auto b = crypto::sign_model(w.model, w.model / "model.sig", crypto::KeySigner{w.trainer.key}, o);
+  REQUIRE(b.ok());
+  write_file(w.store / "sha256" / crypto::to_hex(w.root) / "trainer-signature.json", b->bundle_json);
+  const auto r = rule(w.judge(), "signature");
+  CHECK(r.status == RuleStatus::kPass);
+  CHECK_THAT(r.message, Catch::Contains("team"));
+  CHECK_THAT(r.message, Catch::Contains("trainer"));
+}
+
+TEST_CASE("SLSA v0.2 provenance satisfies the builder rule but cannot tell datasets apart", "[policy][evaluate]") {
+  World w;
+  w.approval(w.alice, "alice");
+  w.approval(w.bob, "bob");
+  w.evaluation(w.evals, crypto::TestOutcome::kPassed);
+  Json v02 = {{"builder", {{"id", "https://builder.acme/v2"}}},
+              {"buildType", "https://acme/ft/v1"},
+              {"materials", Json::array({{{"uri", "s3://d/tickets"}, {"digest", {{"sha256", kTickets}}}}})},
+              {"metadata", {{"buildFinishedOn", "2026-09-20T00:00:00Z"}}}};
+  attest(w.store, w.root, w.trainer, crypto::kSlsaProvenanceV02, v02, "provenance");
+  auto e = w.judge();
+  CHECK(rule(e, "provenance").status == RuleStatus::kPass);
+  CHECK(rule(e, "datasets").reason == "datasets.no_roles");
+  CHECK(rule(e, "maxAge").status == RuleStatus::kPass);
+}
