@@ -1,5 +1,6 @@
 #include "crypto/approval.h"
 
+#include "crypto/model_walk.h"
 #include "crypto/x509.h"
 
 namespace modelgate::crypto {
@@ -28,6 +29,10 @@ Result<Approval> parse_approval(const Json& predicate) {
   MG_ASSIGN_OR_RETURN(a.reviewer, bounded_string(predicate, "reviewer"));
   if (a.reviewer.empty()) {
     return make_error(Code::kMalformed, "predicate.reviewer: must not be empty");
+  }
+  if (a.reviewer.size() > 256 || !is_printable_utf8(a.reviewer)) {
+    // Shown verbatim in denials: no control characters (a newline would forge a message line).
+    return make_error(Code::kMalformed, "predicate.reviewer: must be printable UTF-8 of at most 256 bytes");
   }
   Result<std::string> decision_r = bounded_string(predicate, "decision");
   if (!decision_r.ok()) {

@@ -26,7 +26,8 @@ struct Approval {
   std::string comment;
 };
 
-// parse_approval reads the predicate. Strict: unknown fields, a missing/empty reviewer, another
+// parse_approval reads the predicate. Strict: unknown fields, a missing/empty reviewer (or one
+// with control characters, or over 256 bytes: it is shown verbatim in denials), another
 // decision word or a bad timestamp are kMalformed; strings are capped at 4 KiB (kLimit).
 [[nodiscard]] Result<Approval> parse_approval(const Json& predicate);
 

@@ -132,7 +132,7 @@ class Evaluator {
     std::vector<std::string> who;
     for (const VerifiedSignatureFact& s : f_.signatures) {
       if (distinct.insert(s.signer).second) {
-        who.push_back(s.signer + " (" + s.identity + ")");
+        who.push_back(s.signer + " (" + quote(s.identity) + ")");
       }
     }
     const std::uint32_t need = rule.threshold.value;
@@ -275,7 +275,7 @@ class Evaluator {
         continue;
       }
       if (counted.insert(a.identity).second) {
-        shown.push_back(a.approval.reviewer);
+        shown.push_back(a.approval.reviewer);  // printable by parse_approval; shown as DESIGN.md does
       }
     }
     const std::string groups = join(names_of(rule.from), ", ");
