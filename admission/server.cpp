@@ -181,7 +181,7 @@ class ServerImpl {
     while (!running_or_done()) {
       std::this_thread::yield();
     }
-    logger_.info("listening")
+    logger_.announce("listening")
         .str(keys::kAddress, config_.address)
         .num(keys::kPort, port_)
         .num(keys::kMetricsPort, metrics_port_)
@@ -351,6 +351,17 @@ class ServerImpl {
         pool_ = pool;  // owned by cpp-httplib until listen returns, after its workers stopped
         return pool;
       };
+      svr.set_post_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+        // A connection waits for a worker: answer this one with "Connection: close" so its client
+        // stops reusing it. Shutting the socket after the answer instead raced the client's next
+        // request on it (a failed webhook call: Go's client does not retry a POST).
+        WorkerPool* pool = pool_;
+        if (pool != nullptr && pool->waiting() > 0) {
+          auto& mutable_req = const_cast<httplib::Request&>(req);
+          mutable_req.headers.erase("Connection");
+          mutable_req.headers.emplace("Connection", "close");
+        }
+      });
     } else {
       svr.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };  // no keep-alive
     }
@@ -387,12 +398,6 @@ class ServerImpl {
         c->bytes_in = 0;
         c->busy = false;
         c->served = true;
-        // A connection waits for a worker: this one, just answered, makes room instead of idling.
-        // Its response is already written; shutting down now sends FIN after it.
-        WorkerPool* pool = pool_;
-        if (pool != nullptr && pool->waiting() > 0 && !c->cut.exchange(true)) {
-          ::shutdown(c->fd, SHUT_RDWR);
-        }
       }
       if (logger_.enabled(log::Level::kDebug)) {
         logger_.debug("http_request")

@@ -8,6 +8,29 @@ WorkerPool::WorkerPool(std::size_t n, std::function<void()> on_saturated)
   for (std::size_t i = 0; i < n; ++i) {
     threads_.emplace_back([this] { work(); });
   }
+  reaper_ = std::thread([this] { reap(); });
+}
+
+WorkerPool::~WorkerPool() { shutdown(); }
+
+void WorkerPool::reap() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!shutdown_) {
+    reap_cv_.wait(lock, [this] { return shutdown_ || saturated_; });
+    if (shutdown_) {
+      return;
+    }
+    // Give a worker the chance to come free on its own (its client closing after
+    // "Connection: close", or finishing a request) before a connection is taken away.
+    reap_cv_.wait_for(lock, kSaturationGrace, [this] { return shutdown_; });
+    saturated_ = false;
+    const bool still_waiting = running_ + jobs_.size() > size_;
+    if (still_waiting && on_saturated_ && !shutdown_) {
+      lock.unlock();
+      on_saturated_();
+      lock.lock();
+    }
+  }
 }
 
 void WorkerPool::enqueue(std::function<void()> fn) {
@@ -16,10 +39,13 @@ void WorkerPool::enqueue(std::function<void()> fn) {
     std::lock_guard<std::mutex> lock(mu_);
     jobs_.push_back(std::move(fn));
     saturated = running_ + jobs_.size() > size_;
+    if (saturated) {
+      saturated_ = true;
+    }
   }
   cv_.notify_one();
-  if (saturated && on_saturated_) {
-    on_saturated_();
+  if (saturated) {
+    reap_cv_.notify_one();
   }
 }
 
@@ -34,8 +60,14 @@ void WorkerPool::shutdown() {
     shutdown_ = true;
   }
   cv_.notify_all();
+  reap_cv_.notify_all();
+  if (reaper_.joinable()) {
+    reaper_.join();
+  }
   for (std::thread& t : threads_) {
-    t.join();
+    if (t.joinable()) {  // idempotent: cpp-httplib calls shutdown(), and so does the destructor
+      t.join();
+    }
   }
 }
 

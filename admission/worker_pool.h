@@ -5,6 +5,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -17,12 +18,16 @@ namespace modelgate::admission {
 
 // WorkerPool is cpp-httplib's ThreadPool plus one thing: a keep-alive connection holds its worker
 // while it waits for its next request, so when a new connection finds every worker taken,
-// `on_saturated` (called on the accepting thread, outside the pool's lock) is asked to close an
-// idle one and free its worker, instead of the newcomer waiting up to idleTimeout. Thread-safe.
+// `on_saturated` is asked to close an idle one and free its worker, instead of the newcomer
+// waiting up to idleTimeout. It is asked only after kSaturationGrace with a connection still
+// waiting (from the pool's own reaper thread, outside its lock): a client that reconnects after
+// its keep-alive limit finds its old worker busy for a moment, and closing an "idle" connection at
+// once raced that connection's next request. Thread-safe.
 class WorkerPool : public httplib::TaskQueue {
  public:
+  static constexpr std::chrono::milliseconds kSaturationGrace{50};
   WorkerPool(std::size_t n, std::function<void()> on_saturated);
-  ~WorkerPool() override = default;
+  ~WorkerPool() override;
 
   void enqueue(std::function<void()> fn) override;
   // waiting is how many accepted connections wait with no worker free to take them (a job just
@@ -33,6 +38,7 @@ class WorkerPool : public httplib::TaskQueue {
 
  private:
   void work();
+  void reap();
 
   const std::size_t size_;
   std::function<void()> on_saturated_;
@@ -42,6 +48,9 @@ class WorkerPool : public httplib::TaskQueue {
   std::deque<std::function<void()>> jobs_;
   std::size_t running_ = 0;
   bool shutdown_ = false;
+  bool saturated_ = false;  // a connection is waiting; the reaper owns what happens next
+  std::condition_variable reap_cv_;
+  std::thread reaper_;
 };
 
 }  // namespace modelgate::admission

@@ -148,6 +148,9 @@ class Logger {
   Line info(std::string_view event) { return line(Level::kInfo, event); }
   Line warn(std::string_view event) { return line(Level::kWarn, event); }
   Line error(std::string_view event) { return line(Level::kError, event); }
+  // announce writes an info line whatever the minimum level: for the few lines tools depend on
+  // (the bound port when listening on port 0).
+  Line announce(std::string_view event) { return Line(this, Level::kInfo, event); }
 
  private:
   Line line(Level l, std::string_view event) { return Line(enabled(l) ? this : nullptr, l, event); }

@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 MG="${1:-build/admission/modelgate}"
 [ -x "$MG" ] || { echo "admission_bench: $MG: not an executable (build it first)" >&2; exit 2; }
 DUR="${BENCH_SECONDS:-20}"
-# 32 workers for wrk's 16 connections: with exactly 16 (the default), a connection that reaches
-# its 1000-request limit reconnects before its worker is free, the server then closes a connection
-# it has just answered, and wrk sees a read error on the request it had already sent.
-WORKERS="${BENCH_WORKERS:-32}"
+# The server's default 16 workers for wrk's 16 connections. (Before the server answered with
+# "Connection: close" and gave a worker 50 ms to come free before closing an idle connection, a
+# connection reconnecting at its 1000-request limit made it cut another under its next request:
+# read errors in wrk. BENCH_WORKERS=16 reproduces that check.)
+WORKERS="${BENCH_WORKERS:-16}"
 PACE_MS="${BENCH_PACE_MS:-9}"   # 10 connections x (9 ms pause + ~1 ms answer) ~ 1000 req/s
 
 if ! command -v wrk >/dev/null; then
