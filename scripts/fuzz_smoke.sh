@@ -52,6 +52,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:symbol
 
 rows=()
 failed=0
+# Seeds come from ../shared/vectors, made fresh (shared/ is never copied into the project).
+python3 "$ROOT/tests/fuzz/seed_corpora.py" --out "$BUILD/fuzz-seeds" --shared "$ROOT/../shared"
 while IFS=$'\t' read -r target binary corpus dict max_len; do
   case "$target" in \#*|"") continue ;; esac
   if [ ${#ONLY[@]} -gt 0 ] && ! printf '%s\n' "${ONLY[@]}" | grep -qx "$target"; then
@@ -59,6 +61,10 @@ while IFS=$'\t' read -r target binary corpus dict max_len; do
   fi
   scratch="$WORK/$target"
   mkdir -p "$scratch/corpus" "$scratch/artifacts"
+  seeds="$BUILD/fuzz-seeds/${corpus#"$ROOT/tests/"}"
+  if [ -d "$seeds" ]; then
+    cp -R "$seeds/." "$scratch/corpus/"
+  fi
   if [ -d "$corpus" ]; then
     cp -R "$corpus/." "$scratch/corpus/"
   fi

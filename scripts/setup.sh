@@ -15,6 +15,7 @@ PACKAGES=(
   prometheus-cpp-dev            # /metrics
   coreutils                     # sha256sum as an independent oracle
   curl jq                       # the demo talks to the webhook as the apiserver would
+  python3                       # makes the fuzz seed corpora from ../shared/vectors at test time
 )
 
 missing=()

@@ -29,6 +29,14 @@ endif()
 
 file(GLOB MODELGATE_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*/*_fuzz.cpp)
 list(SORT MODELGATE_FUZZ_SOURCES)
+find_program(MODELGATE_PYTHON3 python3 REQUIRED)
+set(MODELGATE_FUZZ_SEEDS ${CMAKE_BINARY_DIR}/fuzz-seeds)
+if(NOT MODELGATE_FUZZ)
+  add_test(NAME "fuzz-replay: make seed corpora from ../shared/vectors"
+           COMMAND ${CMAKE_COMMAND} -E env ${MODELGATE_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/seed_corpora.py
+                   --out ${MODELGATE_FUZZ_SEEDS} --shared ${MODELGATE_SHARED_DIR})
+  set_tests_properties("fuzz-replay: make seed corpora from ../shared/vectors" PROPERTIES FIXTURES_SETUP fuzz_seeds)
+endif()
 set(MODELGATE_FUZZ_TSV "# target\tbinary\tcorpus\tdict\tmax_len\n")
 set(MODELGATE_FUZZ_TARGETS "")
 
@@ -72,8 +80,15 @@ foreach(src ${MODELGATE_FUZZ_SOURCES})
     target_link_options(${target} PRIVATE -fsanitize=fuzzer)
   else()
     target_link_libraries(${target} PRIVATE modelgate_fuzz_replay)
-    # The corpus must exist and be non-empty: the replay driver fails on an empty run.
-    add_test(NAME "fuzz-replay: ${target}" COMMAND ${target} ${corpus})
+    # Seeds made from ../shared/vectors at test time (never committed, see seed_corpora.py) plus
+    # our committed regression inputs; the replay driver fails on an empty run.
+    file(RELATIVE_PATH rel_corpus ${CMAKE_CURRENT_SOURCE_DIR} ${corpus})
+    set(replay_inputs ${MODELGATE_FUZZ_SEEDS}/${rel_corpus})
+    if(EXISTS ${corpus})
+      list(APPEND replay_inputs ${corpus})
+    endif()
+    add_test(NAME "fuzz-replay: ${target}" COMMAND ${target} ${replay_inputs})
+    set_tests_properties("fuzz-replay: ${target}" PROPERTIES FIXTURES_REQUIRED fuzz_seeds)
   endif()
   list(APPEND MODELGATE_FUZZ_TARGETS ${target})
   string(APPEND MODELGATE_FUZZ_TSV "${target}\t$<TARGET_FILE:${target}>\t${corpus}\t${dict}\t${max_len}\n")

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""seed_corpora.py: (re)create the seed files of every tests/<module>/<file>_corpus/ from the upstream
-vectors in ../shared/vectors/ and our own fixtures in tests/data/ and examples/. Seeds are copied or
-mechanically derived (a bundle's DSSE envelope, its decoded payload, its certificates as DER); a few
-hand-written edge cases are listed below. Run from anywhere; it only writes files named seed-*.
-Files not named seed-* (crash reproducers, regression inputs) are never touched.
+"""seed_corpora.py: create the seed corpora of every fuzz target, OUT/<module>/<file>_corpus/, from
+the upstream vectors in ../shared/vectors/ and our own fixtures in tests/data/ and examples/. Seeds
+are copied or mechanically derived (a bundle's DSSE envelope, its decoded payload, its certificates
+as DER); a few hand-written edge cases are listed below. It only writes files named seed-*.
 
-Usage: tests/fuzz/seed_corpora.py [--shared ../shared]
+The seeds are made at build/test time into the build tree and never committed: shared/ is read in
+place, never copied into the project (shared/README.md). What is committed under
+tests/<module>/<file>_corpus/ is only our own regression inputs (crash reproducers); the replay
+CTests and scripts/fuzz_smoke.sh use both.
+
+Usage: tests/fuzz/seed_corpora.py --out BUILD/fuzz-seeds [--shared ../shared]
 """
 import argparse
 import base64
@@ -20,9 +24,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 
 
+OUT = TESTS
+
+
 def write(target, name, data):
     """Write one seed into the corpus of `target` ("crypto/bundle"); dedupe by content."""
-    d = TESTS / (target + "_corpus")
+    d = OUT / (target + "_corpus")
     d.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode()
@@ -31,7 +38,7 @@ def write(target, name, data):
 
 
 def clear(target):
-    d = TESTS / (target + "_corpus")
+    d = OUT / (target + "_corpus")
     if d.is_dir():
         for p in d.iterdir():
             if p.name.startswith("seed-"):
@@ -47,7 +54,10 @@ def der_to_pem(der, label):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--out", required=True, help="where the <module>/<file>_corpus/ seed directories go")
     args = ap.parse_args()
+    global OUT
+    OUT = pathlib.Path(args.out)
     vec = pathlib.Path(args.shared) / "vectors"
     conf = vec / "sigstore-conformance"
     ms = vec / "model_signing"
