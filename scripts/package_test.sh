@@ -181,7 +181,7 @@ ca_bundle() { grep -m1 '^    caBundle: ' "$1" | sed 's/^ *caBundle: //'; }
 printf '[]' >"$WORK/secrets.json"
 node "$PKG/fake_apiserver.mjs" "$WORK/secrets.json" "$WORK/fake.port" &
 FAKE_PID=$!
-trap 'kill "$FAKE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill "$FAKE_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 50); do [ -s "$WORK/fake.port" ] && break; sleep 0.1; done
 cat >"$WORK/kubeconfig" <<KUBECONFIG
 apiVersion: v1
