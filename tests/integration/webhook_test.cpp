@@ -335,3 +335,22 @@ TEST_CASE("a dry-run CREATE is judged like a real one", "[integration]") {
   CHECK(resp["allowed"] == false);
   CHECK(resp["auditAnnotations"]["reason"] == "reviews.insufficient");
 }
+
+TEST_CASE("an ephemeral container added with kubectl debug is judged like a new pod", "[integration]") {
+  Stack s;
+  const fs::path shard = s.pvc / "llama-3-8b" / "model-00001-of-00002.safetensors";
+  std::string bytes = read_file(shard);
+  bytes[11] ^= 0x02;
+  write_file(shard, bytes);
+  s.start();
+  Json req = fixture("pod-update-llm-server.json");
+  req["request"]["subResource"] = "ephemeralcontainers";
+  req["request"]["object"]["spec"]["ephemeralContainers"] = Json::array(
+      {{{"name", "debugger"}, {"image", "busybox"},
+        {"volumeMounts", Json::array({{{"name", "weights"}, {"mountPath", "/w"}, {"subPath", "llama-3-8b"}}})}}});
+  Json resp = s.review(req);
+  INFO(resp.dump());
+  // New mounts are model-relevant: the UPDATE is verified, and the changed shard is found.
+  CHECK(resp["allowed"] == false);
+  CHECK(resp["auditAnnotations"]["reason"] == "signature.digest_mismatch");
+}

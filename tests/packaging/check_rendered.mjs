@@ -292,7 +292,7 @@ function runCase({ renderedPath, expectPath, objects, failures, models }) {
     eq(r.scope, "Namespaced", "rule scope");
     for (const g of r.apiGroups) for (const v of r.apiVersions) for (const res of r.resources) rules[`${g}/${v}/${res}`] = true;
   }
-  eq(Object.keys(rules).sort(), ["/v1/pods", "/v1/replicationcontrollers", "apps/v1/daemonsets", "apps/v1/deployments",
+  eq(Object.keys(rules).sort(), ["/v1/pods", "/v1/pods/ephemeralcontainers", "/v1/replicationcontrollers", "apps/v1/daemonsets", "apps/v1/deployments",
     "apps/v1/replicasets", "apps/v1/statefulsets", "batch/v1/cronjobs", "batch/v1/jobs"], "webhook rules");
 
   // namespaceSelector: never kube-system or the release namespace; opt-out label or opt-in label.
