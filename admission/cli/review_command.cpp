@@ -61,6 +61,7 @@ int run_review(const ReviewArgs& a) {
     return usage_error("no policies: give --config or --policy");
   }
   config.log_level = log::Level::kWarn;  // the decision is printed; logs stay for problems
+  config.prewarm = false;                 // one offline decision: nothing to hash ahead of time
   auto webhook = Webhook::create(config, nullptr);
   if (!webhook.ok()) {
     print_error(webhook.error().message);
