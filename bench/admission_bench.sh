@@ -89,21 +89,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
   echo "server: {workerThreads: $WORKERS}"
 } >"$WORK/config.yaml"
 
-"$MG" serve --config "$WORK/config.yaml" 2>"$WORK/serve.log" &
-SERVE_PID=$!
-PORT=""
-for _ in $(seq 1 200); do
-  # log level warn leaves out the info line {"event":"listening","port":N}: ask the kernel
-  PORT="$(ss -Hltnp 2>/dev/null | awk -v p="pid=$SERVE_PID," 'index($0, p) {n = split($4, a, ":"); print a[n]; exit}')"
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVE_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$PORT" ]; then
-  cat "$WORK/serve.log" >&2
-  echo "admission_bench: modelgate serve did not start" >&2
-  exit 1
-fi
+# shellcheck source=../scripts/serve_lib.sh
+source scripts/serve_lib.sh
+start_serve "$MG" "$WORK/config.yaml" "$WORK/serve.log"
 URL="https://127.0.0.1:$PORT"
 rss() { awk -v k="$1:" '$1 == k {printf "%.1f MiB", $2 / 1024}' "/proc/$SERVE_PID/status"; }
 RSS_START="$(rss VmRSS)"

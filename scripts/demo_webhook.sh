@@ -82,25 +82,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 } >"$WORK/config.yaml"
 
 step "modelgate serve --config config.yaml (TLS on 127.0.0.1, a free port)"
-"$MG" serve --config "$WORK/config.yaml" 2>"$WORK/serve.log" &
-SERVE_PID=$!
-stop_server() {
-  kill -TERM "$SERVE_PID" 2>/dev/null || true
-  wait "$SERVE_PID" 2>/dev/null || true
-}
-trap stop_server EXIT
-PORT=""
-for _ in $(seq 1 200); do
-  PORT="$(sed -n 's/.*"event":"listening".*"port":\([0-9][0-9]*\).*/\1/p' "$WORK/serve.log" | head -n1)"
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVE_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$PORT" ]; then
-  cat "$WORK/serve.log" >&2
-  echo "demo: modelgate serve did not start" >&2
-  exit 1
-fi
+# shellcheck source=serve_lib.sh
+source "$(dirname "$0")/serve_lib.sh"
+start_serve "$MG" "$WORK/config.yaml" "$WORK/serve.log"
+trap stop_serve EXIT
 URL="https://127.0.0.1:$PORT"
 echo "listening on $URL; /readyz says: $(curl -sS --cacert "$WORK/tls.crt" "$URL/readyz")"
 
@@ -155,6 +140,6 @@ step "a few of its metrics (GET /metrics)"
 curl -sS --cacert "$WORK/tls.crt" "$URL/metrics" |
   grep -E '^modelgate_(admission_requests_total|hashed_bytes_total|cache_requests_total|verification_failures_total)' |
   sed 's/^/  /'
-stop_server
+stop_serve
 trap - EXIT
 step "SIGTERM: modelgate serve drained and exited"
