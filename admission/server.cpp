@@ -303,11 +303,12 @@ class ServerImpl {
     }
     const std::uint64_t total = c->bytes_in.fetch_add(length + 5) + length + 5;
     if (total > byte_budget_ && !c->cut.exchange(true)) {
-      // Reading goes on inside SSL_read on this thread; shutting the socket makes it fail there.
-      ::shutdown(c->fd, SHUT_RDWR);
+      // Log first: once the socket is shut the client sees the cut and may look for this line.
       logger_.warn("request_too_large")
           .num(keys::kBytes, static_cast<std::int64_t>(total))
           .str(keys::kMessage, "connection closed: more bytes than maxBodyBytes plus headers before a response");
+      // Reading goes on inside SSL_read on this thread; shutting the socket makes it fail there.
+      ::shutdown(c->fd, SHUT_RDWR);
     }
   }
 
