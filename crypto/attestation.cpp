@@ -12,10 +12,6 @@ namespace {
 
 using OrderedJson = nlohmann::ordered_json;
 
-bool is_ec_curve(KeyType t) {
-  return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;
-}
-
 }  // namespace
 
 std::string build_statement(std::string_view subject_name, const Sha256Digest& root, std::string_view predicate_type,
@@ -34,7 +30,7 @@ std::string build_statement(std::string_view subject_name, const Sha256Digest& r
 Result<void> check_signer(const ModelSigner& signer) {
   const PrivateKey& key = std::holds_alternative<KeySigner>(signer) ? std::get<KeySigner>(signer).private_key
                                                                     : std::get<CertificateSigner>(signer).private_key;
-  if (!is_ec_curve(key.type())) {
+  if (!is_ecdsa(key.type())) {
     return make_error(Code::kUnsupported, "private key: " + std::string(key_type_name(key.type())) +
                                               " keys are not supported (ECDSA P-256, P-384, P-521)");
   }

@@ -13,10 +13,6 @@ namespace modelgate::crypto {
 
 namespace {
 
-bool is_ec_curve(KeyType t) {
-  return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;
-}
-
 std::string short_hex(std::string_view hex) {
   return hex.size() > 16 ? std::string(hex.substr(0, 8)) + "…" + std::string(hex.substr(hex.size() - 4))
                          : std::string(hex);
@@ -165,7 +161,7 @@ class DsseVerifierImpl {
                                          "(verify it with the certificate or sigstore method)");
     }
     MG_ASSIGN_OR_RETURN(const DsseEnvelope* env, dsse_of(bundle));
-    if (!is_ec_curve(m.public_key.type())) {
+    if (!is_ecdsa(m.public_key.type())) {
       return make_error(Code::kUnsupported, "key: " + std::string(key_type_name(m.public_key.type())) +
                                                 " keys are not supported (ECDSA P-256, P-384, P-521)");
     }
@@ -232,7 +228,7 @@ class DsseVerifierImpl {
                                               "usage codeSigning");
     }
     PublicKey key = leaf.public_key();
-    if (!is_ec_curve(key.type())) {
+    if (!is_ecdsa(key.type())) {
       return make_error(Code::kUnsupported, "certificate: " + std::string(key_type_name(key.type())) +
                                                 " keys are not supported (ECDSA P-256, P-384, P-521)");
     }

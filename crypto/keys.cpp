@@ -109,10 +109,6 @@ Result<void> digest_verify(const PublicKey& key, const EVP_MD* md, std::span<con
   return ok_status();
 }
 
-bool is_ecdsa(KeyType t) {
-  return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;
-}
-
 }  // namespace
 
 std::string_view hash_name(HashAlg alg) {

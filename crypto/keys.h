@@ -23,6 +23,11 @@ enum class KeyType { kEcdsaP256, kEcdsaP384, kEcdsaP521, kEd25519, kRsa, kOther 
 
 // hash_name returns "sha256" / "sha384" / "sha512" (the in-toto / hashedrekord 0.0.1 spelling).
 std::string_view hash_name(HashAlg alg);
+// is_ecdsa is true for the ECDSA curves (P-256/384/521): the only keys model_signing signs with.
+constexpr bool is_ecdsa(KeyType t) {
+  return t == KeyType::kEcdsaP256 || t == KeyType::kEcdsaP384 || t == KeyType::kEcdsaP521;
+}
+
 // key_type_name returns a short human name ("ECDSA P-256", "Ed25519", "RSA", "other").
 std::string_view key_type_name(KeyType type);
 // digest returns Hash(data) with OpenSSL EVP (32/48/64 bytes). Thread-safe.
