@@ -97,8 +97,8 @@ class WebhookImpl {
     if (metrics_) {
       metrics_->observe_policy_reload(true, set_->policies().size());
     }
-    log_.info("policies_loaded").num("policies", static_cast<std::int64_t>(set_->policies().size()))
-        .num("generation", 1);
+    log_.info("policies_loaded").num(lk::kPolicies, static_cast<std::int64_t>(set_->policies().size()))
+        .num(lk::kGeneration, 1);
     return ok_status();
   }
 
@@ -163,7 +163,7 @@ class WebhookImpl {
       if (metrics_) {
         metrics_->observe_policy_reload(false, set_->policies().size());
       }
-      log_.error("policy_reload_failed").str(lk::kError, last_error_).num("generation", static_cast<std::int64_t>(generation_));
+      log_.error("policy_reload_failed").str(lk::kError, last_error_).num(lk::kGeneration, static_cast<std::int64_t>(generation_));
       return;
     }
     set_ = t.trusted;
@@ -174,8 +174,8 @@ class WebhookImpl {
     if (metrics_) {
       metrics_->observe_policy_reload(true, set_->policies().size());
     }
-    log_.info("policies_loaded").num("policies", static_cast<std::int64_t>(set_->policies().size()))
-        .num("generation", static_cast<std::int64_t>(gen));
+    log_.info("policies_loaded").num(lk::kPolicies, static_cast<std::int64_t>(set_->policies().size()))
+        .num(lk::kGeneration, static_cast<std::int64_t>(gen));
   }
 
   Readiness readiness() const {
@@ -220,7 +220,7 @@ class WebhookImpl {
           .str(lk::kRule, summary.rule)
           .str(lk::kModel, summary.model).str(lk::kReason, summary.reason.empty() ? skip_reason : summary.reason)
           .str(lk::kCache, summary.cache).real(lk::kDurationMs, secs * 1000.0)
-          .boolean("dry_run", req.dry_run);
+          .boolean(lk::kDryRun, req.dry_run);
       auto models = r.audit_annotations.find("models");
       if (models != r.audit_annotations.end()) {
         line.str(lk::kRootDigest, models->second);
@@ -233,7 +233,7 @@ class WebhookImpl {
         line.str(lk::kPath, paths);
       }
       if (!summary.break_glass.empty()) {
-        line.str("break_glass", r.audit_annotations["break-glass"]);
+        line.str(lk::kBreakGlass, r.audit_annotations["break-glass"]);
       }
       return r;
     };

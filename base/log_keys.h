@@ -28,6 +28,11 @@ inline constexpr std::string_view kModel = "model";
 inline constexpr std::string_view kReason = "reason";
 inline constexpr std::string_view kCache = "cache";
 inline constexpr std::string_view kDurationMs = "duration_ms";
+inline constexpr std::string_view kDryRun = "dry_run";
+inline constexpr std::string_view kBreakGlass = "break_glass";
+// policy loading
+inline constexpr std::string_view kPolicies = "policies";
+inline constexpr std::string_view kGeneration = "generation";
 // hashing
 inline constexpr std::string_view kPath = "path";
 inline constexpr std::string_view kBytes = "bytes";
