@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/join.h"
 #include "crypto/encoding.h"
 #include "policy/diagnostic.h"
 
@@ -33,17 +34,6 @@ std::string find_annotation(const Workload& w, const std::string& key, bool& pre
   }
   present = false;
   return "";
-}
-
-std::string join_list(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const std::string& i : items) {
-    if (!out.empty()) {
-      out += sep;
-    }
-    out += i;
-  }
-  return out;
 }
 
 std::string with_ratio(std::uint64_t done, std::uint64_t total) {
@@ -161,7 +151,7 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
   }
 
   if (!models.empty()) {
-    d.response.audit_annotations["models"] = join_list(models, ",");
+    d.response.audit_annotations["models"] = join(models, ",");
   }
   if (!d.summary.reason.empty()) {
     d.response.audit_annotations["reason"] = d.summary.reason;
@@ -171,13 +161,13 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
         distinct.push_back(r);
       }
     }
-    d.response.audit_annotations["reasons"] = join_list(distinct, ",");
+    d.response.audit_annotations["reasons"] = join(distinct, ",");
   }
   if (!audit.empty()) {
-    d.response.audit_annotations["findings"] = join_list(audit, "; ");
+    d.response.audit_annotations["findings"] = join(audit, "; ");
   }
   if (!d.summary.break_glass.empty()) {
-    d.response.audit_annotations["break-glass"] = join_list(d.summary.break_glass, ",");
+    d.response.audit_annotations["break-glass"] = join(d.summary.break_glass, ",");
   }
   d.summary.cache = verdicts.empty() ? "" : (all_hits ? "hit" : "miss");
   if (denied) {

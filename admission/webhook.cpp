@@ -11,6 +11,7 @@
 #include "admission/model_refs.h"
 #include "admission/orchestrator.h"
 #include "admission/workload.h"
+#include "base/join.h"
 #include "base/log.h"
 #include "base/log_keys.h"
 #include "policy/trust_material.h"
@@ -226,11 +227,7 @@ class WebhookImpl {
         line.str(lk::kRootDigest, models->second);
       }
       if (!summary.paths.empty()) {
-        std::string paths;
-        for (const std::string& p : summary.paths) {
-          paths += (paths.empty() ? "" : ",") + p;
-        }
-        line.str(lk::kPath, paths);
+        line.str(lk::kPath, join(summary.paths, ","));
       }
       if (!summary.break_glass.empty()) {
         line.str(lk::kBreakGlass, r.audit_annotations["break-glass"]);

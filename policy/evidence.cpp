@@ -6,6 +6,7 @@
 #include <ctime>
 #include <system_error>
 
+#include "base/join.h"
 #include "base/limits.h"
 #include "base/read_file.h"
 #include "crypto/attestation.h"
@@ -267,10 +268,7 @@ class Gatherer {
           names.push_back(cand.name);
         }
       }
-      std::string list;
-      for (const std::string& n : names) {
-        list += (list.empty() ? "" : ", ") + n;
-      }
+      const std::string list = join(names, ", ");
       f.rejected.push_back(Rejection{label, make_error(Code::kUntrusted, "signed by key " +
                                                                              bundle->public_key_hint->substr(0, 12) +
                                                                              "…, which is not a key of " + list)});
