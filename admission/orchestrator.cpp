@@ -236,7 +236,9 @@ VerifyOutcome Orchestrator::verify(const ModelRef& ref, std::shared_ptr<const po
       job = it->second;
       out.joined = true;
     } else {
-      if (queue_.size() >= options_.max_queued_jobs) {
+      // in_flight_ holds the running jobs and the queued ones: refuse only when every worker is
+      // taken and max_queued_jobs wait already (0 = no waiting, not "nothing runs").
+      if (in_flight_.size() >= workers_.size() + options_.max_queued_jobs) {
         if (metrics_) {
           metrics_->add_job_rejected();
         }

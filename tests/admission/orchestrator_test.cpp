@@ -132,14 +132,30 @@ TEST_CASE("prewarm hashes a source root ahead of admission so the first verifica
   CHECK(o.hashed_bytes() == warmed);
 }
 
-TEST_CASE("with the queue full a new model is refused as overloaded instead of queued", "[admission][orchestrator]") {
-  Setup s(64u << 20);
+TEST_CASE("with the one worker busy and no queue a new model is refused as overloaded instead of queued",
+          "[admission][orchestrator]") {
+  Setup big(64u << 20);
+  Setup other;
   OrchestratorOptions opt;
   opt.max_concurrent_jobs = 1;
   opt.max_queued_jobs = 0;
   opt.hash_threads = 1;
-  Orchestrator o(opt, nullptr);
-  auto r = o.verify(s.ref(), s.set, Clock::now());
-  CHECK(r.state == VerifyState::kOverloaded);
-  CHECK(o.jobs_started() == 0);
+  auto metrics = std::make_shared<Metrics>();
+  Orchestrator o(opt, metrics);
+  // No queue still lets a job run when a worker is free.
+  CHECK(o.verify(big.ref(), big.set, Clock::now()).state == VerifyState::kPending);
+  // The worker is hashing 64 MiB: another model is refused at once, not queued.
+  const auto t0 = Clock::now();
+  CHECK(o.verify(other.ref(), other.set, later()).state == VerifyState::kOverloaded);
+  CHECK(Clock::now() - t0 < std::chrono::seconds(1));
+  // A request for the running job joins it rather than being refused.
+  auto joined = o.verify(big.ref(), big.set, later());
+  REQUIRE(joined.state == VerifyState::kDone);
+  CHECK(joined.verdict->evaluation.passed());
+  // With the worker free again the refused model is verified.
+  auto retried = o.verify(other.ref(), other.set, later());
+  REQUIRE(retried.state == VerifyState::kDone);
+  CHECK(retried.verdict->evaluation.passed());
+  CHECK(o.jobs_started() == 2);
+  CHECK_THAT(metrics->serialize(), Catch::Contains("modelgate_hash_jobs_rejected_total 1"));
 }
