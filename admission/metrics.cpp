@@ -110,6 +110,11 @@ class MetricsImpl {
                          .Name("modelgate_tls_reloads_total")
                          .Help("TLS certificate reloads by result (success, failure)")
                          .Register(*registry_)),
+        connections_closed_(prometheus::BuildCounter()
+                                .Name("modelgate_connections_closed_total")
+                                .Help("Connections the server closed itself, by reason (slow_client, idle_evicted, "
+                                      "too_large)")
+                                .Register(*registry_)),
         break_glass_(prometheus::BuildCounter()
                          .Name("modelgate_break_glass_total")
                          .Help("Admissions allowed by a break-glass override, by policy")
@@ -118,6 +123,9 @@ class MetricsImpl {
     for (const char* result : {"success", "failure"}) {
       policy_reloads_.Add({{"result", result}});
       tls_reloads_.Add({{"result", result}});
+    }
+    for (const char* reason : {"slow_client", "idle_evicted", "too_large"}) {
+      connections_closed_.Add({{"reason", reason}});
     }
     for (const char* cache : {"file", "verdict"}) {
       cache_entries_.Add({{"cache", cache}});
@@ -141,6 +149,7 @@ class MetricsImpl {
   prometheus::Gauge& policies_loaded_;
   prometheus::Gauge& last_reload_ok_;
   prometheus::Family<prometheus::Counter>& tls_reloads_;
+  prometheus::Family<prometheus::Counter>& connections_closed_;
   prometheus::Family<prometheus::Counter>& break_glass_;
 };
 
@@ -197,6 +206,10 @@ void Metrics::observe_policy_reload(bool success, std::size_t policies_loaded) {
 
 void Metrics::observe_tls_reload(bool success) {
   impl_->tls_reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
+}
+
+void Metrics::add_connection_closed(std::string_view reason) {
+  impl_->connections_closed_.Add({{"reason", one_of(reason, {"slow_client", "idle_evicted", "too_large"})}}).Increment();
 }
 
 void Metrics::add_break_glass(std::string_view policy) {

@@ -45,6 +45,11 @@ class Metrics {
   void observe_policy_reload(bool success, std::size_t policies_loaded);
   // modelgate_tls_reloads_total{result}: certificate rotation.
   void observe_tls_reload(bool success);
+  // modelgate_connections_closed_total{reason}: connections the server cut itself (reason:
+  // slow_client — handshake or request not received within readTimeout, or stalled past the
+  // slow-client grace while every worker was taken; idle_evicted — an idle keep-alive connection
+  // closed to free a worker; too_large — more bytes than the request budget).
+  void add_connection_closed(std::string_view reason);
   // modelgate_break_glass_total{policy}: admissions allowed by a break-glass override.
   void add_break_glass(std::string_view policy);
 

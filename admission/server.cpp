@@ -29,17 +29,47 @@ namespace {
 // library) and on the request line; used to size the per-request byte budget.
 constexpr std::size_t kHeaderLineBytes = 8192;
 
-// Connection is what the server knows of one TLS connection, from its first record to SSL_free.
+// kSlowClientGrace: while a connection waits for a worker, connections stalled this long in their
+// handshake or request are cut (see free_a_worker). kWatchInterval: how often the readTimeout
+// deadline of every connection is checked.
+constexpr std::chrono::milliseconds kSlowClientGrace{500};
+constexpr std::chrono::milliseconds kWatchInterval{100};
+
+// Phase is where a connection is between two responses. The server cuts a connection that stays
+// in kHandshake or kReceiving too long (a slow or silent client); kHandling is the route handler
+// running (bounded by the webhook's own deadline); kIdle is keep-alive between requests.
+enum class Phase : int { kHandshake, kReceiving, kHandling, kIdle };
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// Connection is what the server knows of one TLS connection, from the start of its handshake to
+// SSL_free.
 struct Connection {
   ServerImpl* owner = nullptr;
   int fd = -1;
-  // busy: application data arrived since the last response was written (a request is in flight).
-  std::atomic<bool> busy{false};
+  std::atomic<Phase> phase{Phase::kHandshake};
+  // phase_since: steady-clock nanoseconds when the current phase began.
+  std::atomic<std::int64_t> phase_since{now_ns()};
   // bytes_in: TLS record bytes read since the last response.
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<bool> cut{false};
   // served: at least one response was written (the handshake and a first request are done).
   std::atomic<bool> served{false};
+
+  void enter(Phase p) {
+    phase_since = now_ns();
+    phase = p;
+  }
+  // stalled is how long the connection has been in kHandshake or kReceiving (zero otherwise).
+  std::chrono::nanoseconds stalled(std::int64_t now) const {
+    const Phase p = phase;
+    if (p != Phase::kHandshake && p != Phase::kReceiving) {
+      return std::chrono::nanoseconds(0);
+    }
+    return std::chrono::nanoseconds(now - phase_since.load());
+  }
 };
 
 void forget_connection(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, long argl, void* argp);
@@ -49,6 +79,13 @@ void forget_connection(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, lon
 // reused one.
 int connection_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, &forget_connection);
+  return index;
+}
+
+// server_index is the SSL_CTX ex_data slot holding the ServerImpl* (the info callback has no
+// argument of its own).
+int server_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
 }
 
@@ -170,6 +207,7 @@ class ServerImpl {
       metrics_port_ = *mport;
     }
 
+    watch_thread_ = std::thread([this] { watch(); });
     tls_thread_ = std::thread([this] { run(*tls_, tls_done_); });
     if (plain_) {
       plain_thread_ = std::thread([this] { run(*plain_, plain_done_); });
@@ -221,6 +259,12 @@ class ServerImpl {
     if (plain_thread_.joinable()) {
       plain_thread_.join();
     }
+    {
+      std::lock_guard<std::mutex> lock(watch_mu_);
+      watch_stop_ = true;
+    }
+    watch_cv_.notify_all();
+    watch_thread_.join();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
     auto line = drained ? logger_.info("drained") : logger_.warn("drain_timeout");
     line.num(keys::kConnections, static_cast<std::int64_t>(idle)).num(keys::kDurationMs, ms);
@@ -298,8 +342,8 @@ class ServerImpl {
     }
     // TLS record header: type(1) version(2) length(2) (RFC 8446 §5.1).
     const std::size_t length = (static_cast<std::size_t>(header[3]) << 8) | header[4];
-    if (header[0] == SSL3_RT_APPLICATION_DATA && SSL_is_init_finished(ssl) == 1) {
-      c->busy = true;
+    if (header[0] == SSL3_RT_APPLICATION_DATA && SSL_is_init_finished(ssl) == 1 && c->phase == Phase::kIdle) {
+      c->enter(Phase::kReceiving);
     }
     const std::uint64_t total = c->bytes_in.fetch_add(length + 5) + length + 5;
     if (total > byte_budget_ && !c->cut.exchange(true)) {
@@ -307,8 +351,25 @@ class ServerImpl {
       logger_.warn("request_too_large")
           .num(keys::kBytes, static_cast<std::int64_t>(total))
           .str(keys::kMessage, "connection closed: more bytes than maxBodyBytes plus headers before a response");
+      metrics_->add_connection_closed("too_large");
       // Reading goes on inside SSL_read on this thread; shutting the socket makes it fail there.
       ::shutdown(c->fd, SHUT_RDWR);
+    }
+  }
+
+  // on_handshake tracks a connection from the moment SSL_accept starts (before the client sent a
+  // byte, so a silent client is seen too) and moves it to kReceiving when the handshake is done:
+  // a client connects because it has a request to send.
+  void on_handshake(const SSL* ssl, int where) {
+    if ((where & SSL_CB_HANDSHAKE_START) != 0) {
+      track(const_cast<SSL*>(ssl));
+      return;
+    }
+    if ((where & SSL_CB_HANDSHAKE_DONE) != 0) {
+      Connection* c = connection_of(ssl);
+      if (c != nullptr && c->phase == Phase::kHandshake) {
+        c->enter(Phase::kReceiving);
+      }
     }
   }
 
@@ -337,6 +398,15 @@ class ServerImpl {
       }
     });
     SSL_CTX_set_msg_callback_arg(&ctx, this);
+    if (SSL_CTX_set_ex_data(&ctx, server_index(), this) != 1) {
+      return false;
+    }
+    SSL_CTX_set_info_callback(&ctx, [](const SSL* ssl, int where, int) {
+      auto* self = static_cast<ServerImpl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), server_index()));
+      if (self != nullptr) {
+        self->on_handshake(ssl, where);
+      }
+    });
     return true;
   }
 
@@ -348,7 +418,7 @@ class ServerImpl {
     svr.set_payload_max_length(config_.max_body_bytes);
     if (with_validate) {
       svr.new_task_queue = [this, workers] {
-        auto* pool = new WorkerPool(workers, [this] { close_one_idle(); });
+        auto* pool = new WorkerPool(workers, [this] { free_a_worker(); });
         pool_ = pool;  // owned by cpp-httplib until listen returns, after its workers stopped
         return pool;
       };
@@ -397,8 +467,8 @@ class ServerImpl {
       metrics_->observe_http(req.path, res.status);
       if (Connection* c = connection_of(req.ssl)) {
         c->bytes_in = 0;
-        c->busy = false;
         c->served = true;
+        c->enter(Phase::kIdle);
       }
       if (logger_.enabled(log::Level::kDebug)) {
         logger_.debug("http_request")
@@ -457,9 +527,18 @@ class ServerImpl {
     return true;
   }
 
+  // handling marks the request as received whole: from here the route's own bounds apply, not the
+  // slow-client ones.
+  static void handling(const httplib::Request& req) {
+    if (Connection* c = connection_of(req.ssl)) {
+      c->enter(Phase::kHandling);
+    }
+  }
+
   void add_routes(httplib::Server& svr, bool with_validate) {
     if (with_validate) {
       svr.Post("/validate", [this](const httplib::Request& req, httplib::Response& res) {
+        handling(req);
         if (!is_json(req.get_header_value("Content-Type"))) {
           res.status = 415;
           res.set_content("Content-Type must be application/json\n", "text/plain; charset=utf-8");
@@ -477,10 +556,12 @@ class ServerImpl {
         res.set_content(std::move(reply.body), reply.content_type);
       });
     }
-    svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    svr.Get("/healthz", [](const httplib::Request& req, httplib::Response& res) {
+      handling(req);
       res.set_content("ok\n", "text/plain; charset=utf-8");
     });
-    svr.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    svr.Get("/readyz", [this](const httplib::Request& req, httplib::Response& res) {
+      handling(req);
       Readiness r = draining_ ? Readiness{false, "draining"} : handlers_.readiness();
       if (r.detail.empty() || r.detail.back() != '\n') {
         r.detail.push_back('\n');
@@ -488,7 +569,8 @@ class ServerImpl {
       res.status = r.ready ? 200 : 503;
       res.set_content(r.detail, "text/plain; charset=utf-8");
     });
-    svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    svr.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+      handling(req);
       res.set_content(metrics_->serialize(), "text/plain; version=0.0.4; charset=utf-8");
     });
   }
@@ -521,23 +603,59 @@ class ServerImpl {
     done_cv_.notify_all();
   }
 
-  // idle returns whether `c` has no request in flight and nothing unread in its socket.
+  // idle returns whether `c` has no request in flight (a handshake not begun by the client counts
+  // as none) and nothing unread in its socket.
   static bool idle(const Connection& c) {
     int pending = 0;
-    return !c.busy && ::ioctl(c.fd, FIONREAD, &pending) == 0 && pending == 0;
+    const Phase p = c.phase;
+    return (p == Phase::kIdle || p == Phase::kHandshake) && ::ioctl(c.fd, FIONREAD, &pending) == 0 && pending == 0;
   }
 
-  // close_one_idle frees a worker for a waiting connection by closing one keep-alive connection
-  // that has been served and is waiting for its next request (its client reconnects when it needs
-  // to, as after idleTimeout).
-  void close_one_idle() {
+  // cut shuts `c`'s socket (its worker then fails in SSL_read/SSL_write and frees itself), once.
+  // Caller holds conns_mu_, so the fd is not yet closed (forget runs inside SSL_free).
+  void cut(Connection& c, std::string_view reason, std::string_view why) {
+    if (c.cut.exchange(true)) {
+      return;
+    }
+    ::shutdown(c.fd, SHUT_RDWR);
+    metrics_->add_connection_closed(reason);
+    logger_.debug("connection_closed").str(keys::kReason, reason).str(keys::kMessage, why);
+  }
+
+  // free_a_worker runs while a new connection waits for a worker (every kSaturationGrace, from the
+  // pool's reaper). It closes one keep-alive connection that has been served and is waiting for
+  // its next request (its client reconnects when it needs to, as after idleTimeout); when there is
+  // none, it cuts every connection stalled in its handshake or request for over kSlowClientGrace:
+  // an apiserver sends a request whole as soon as it connects, so under saturation a connection
+  // that trickles is a slow client holding a worker from others (slowloris).
+  void free_a_worker() {
     std::lock_guard<std::mutex> lock(conns_mu_);
     for (Connection* c : conns_) {
-      if (c->served && !c->cut && idle(*c)) {
-        c->cut = true;
-        ::shutdown(c->fd, SHUT_RDWR);
-        logger_.debug("idle_connection_closed").str(keys::kMessage, "every worker busy: freeing one for a new connection");
+      if (c->served && !c->cut && c->phase == Phase::kIdle && idle(*c)) {
+        cut(*c, "idle_evicted", "every worker busy: freeing one for a new connection");
         return;
+      }
+    }
+    const std::int64_t now = now_ns();
+    for (Connection* c : conns_) {
+      if (!c->cut && c->stalled(now) > kSlowClientGrace) {
+        cut(*c, "slow_client", "every worker busy: a handshake or request stalled past the slow-client grace");
+      }
+    }
+  }
+
+  // watch cuts, every kWatchInterval until stop(), the connections whose handshake or request has
+  // not been received within read_timeout in all (cpp-httplib's read timeout is per read, so a
+  // client sending a byte at a time would otherwise hold its worker forever).
+  void watch() {
+    std::unique_lock<std::mutex> lock(watch_mu_);
+    while (!watch_cv_.wait_for(lock, kWatchInterval, [this] { return watch_stop_; })) {
+      const std::int64_t now = now_ns();
+      std::lock_guard<std::mutex> conns_lock(conns_mu_);
+      for (Connection* c : conns_) {
+        if (!c->cut && c->stalled(now) > config_.read_timeout) {
+          cut(*c, "slow_client", "handshake or request not received within readTimeout");
+        }
       }
     }
   }
@@ -580,6 +698,11 @@ class ServerImpl {
   std::mutex conns_mu_;
   std::unordered_set<Connection*> conns_;
 
+  std::thread watch_thread_;
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
+
   std::atomic<bool> draining_{false};
   std::mutex stop_mu_;
   bool stopped_ = false;
@@ -611,7 +734,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerConfig& config, Server
     return make_error(Code::kMalformed, "server: validate and readiness handlers and metrics are required");
   }
   // Connections are tracked through this slot; take it before any handshake can race for it.
-  if (connection_index() < 0) {
+  if (connection_index() < 0 || server_index() < 0) {
     return make_error(Code::kInternal, "server: cannot allocate an SSL ex_data index");
   }
   auto impl = std::make_unique<ServerImpl>(config, std::move(handlers), std::move(metrics), logger);

@@ -42,10 +42,15 @@ class ServerImpl;
 //   - bytes read on one TLS connection between two responses are capped at 2 x max_body_bytes
 //     plus header room; past that the connection is cut (cpp-httplib bounds neither the number
 //     nor, before it has read them, the length of header lines).
-//   - read / write timeouts (config.read_timeout, write_timeout), keep-alive for idle_timeout and
-//     at most kKeepAliveMaxRequests requests per connection, config.worker_threads workers (one
-//     per open connection: size it for every apiserver's connection pool). When a new connection
-//     finds every worker taken, one idle keep-alive connection is closed to free its worker.
+//   - config.read_timeout bounds the TLS handshake and each request as a whole (from its first
+//     byte until the route runs), besides each read; a connection past it is cut (slowloris, or
+//     a client that connects and sends nothing). write_timeout bounds each write; keep-alive for
+//     idle_timeout and at most kKeepAliveMaxRequests requests per connection.
+//   - config.worker_threads workers, one per open connection (size it for every apiserver's
+//     connection pool). When a new connection finds every worker taken, after 50 ms an idle
+//     keep-alive connection is closed to free its worker, or, when none is idle, every connection
+//     stalled over 0.5 s in its handshake or request is cut. Cuts are counted in
+//     modelgate_connections_closed_total{reason}.
 // Routes (TLS): POST /validate (415 unless Content-Type is application/json), GET /healthz (200
 // "ok"), GET /readyz (200/503 + detail; 503 "draining" once stop() began), GET /metrics
 // (Prometheus text 0.0.4); other paths 404, other methods on these paths 405. The plain listener

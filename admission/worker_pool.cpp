@@ -23,9 +23,10 @@ void WorkerPool::reap() {
     // Give a worker the chance to come free on its own (its client closing after
     // "Connection: close", or finishing a request) before a connection is taken away.
     reap_cv_.wait_for(lock, kSaturationGrace, [this] { return shutdown_; });
-    saturated_ = false;
-    const bool still_waiting = running_ + jobs_.size() > size_;
-    if (still_waiting && on_saturated_ && !shutdown_) {
+    // Still waiting: ask again, and keep asking every grace period while a connection waits (a
+    // stalled connection may become one to cut only later).
+    saturated_ = running_ + jobs_.size() > size_;
+    if (saturated_ && on_saturated_ && !shutdown_) {
       lock.unlock();
       on_saturated_();
       lock.lock();

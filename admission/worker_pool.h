@@ -18,11 +18,12 @@ namespace modelgate::admission {
 
 // WorkerPool is cpp-httplib's ThreadPool plus one thing: a keep-alive connection holds its worker
 // while it waits for its next request, so when a new connection finds every worker taken,
-// `on_saturated` is asked to close an idle one and free its worker, instead of the newcomer
-// waiting up to idleTimeout. It is asked only after kSaturationGrace with a connection still
-// waiting (from the pool's own reaper thread, outside its lock): a client that reconnects after
-// its keep-alive limit finds its old worker busy for a moment, and closing an "idle" connection at
-// once raced that connection's next request. Thread-safe.
+// `on_saturated` is asked to free a worker (close an idle or stalled connection), instead of the
+// newcomer waiting up to idleTimeout. It is asked only after kSaturationGrace with a connection
+// still waiting, and again every kSaturationGrace while one waits (from the pool's own reaper
+// thread, outside its lock): a client that reconnects after its keep-alive limit finds its old
+// worker busy for a moment, and closing an "idle" connection at once raced that connection's next
+// request. Thread-safe.
 class WorkerPool : public httplib::TaskQueue {
  public:
   static constexpr std::chrono::milliseconds kSaturationGrace{50};

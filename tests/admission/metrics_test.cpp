@@ -56,6 +56,7 @@ TEST_CASE("a fresh registry exposes every documented metric family with its type
       {"modelgate_policies_loaded", "gauge"},
       {"modelgate_policy_last_reload_success", "gauge"},
       {"modelgate_tls_reloads_total", "counter"},
+      {"modelgate_connections_closed_total", "counter"},
       {"modelgate_break_glass_total", "counter"},
   };
   for (const auto& [name, type] : want) {
@@ -66,6 +67,7 @@ TEST_CASE("a fresh registry exposes every documented metric family with its type
   CHECK(t.types.size() == want.size());
   // Series that exist before anything happens, so alerts see 0 rather than no data.
   CHECK(t.value("modelgate_tls_reloads_total", {{"result", "failure"}}) == 0.0);
+  CHECK(t.value("modelgate_connections_closed_total", {{"reason", "slow_client"}}) == 0.0);
   CHECK(t.value("modelgate_policy_reloads_total", {{"result", "success"}}) == 0.0);
   CHECK(t.value("modelgate_cache_requests_total", {{"cache", "verdict"}, {"result", "hit"}}) == 0.0);
   CHECK(t.value("modelgate_hashed_bytes_total") == 0.0);

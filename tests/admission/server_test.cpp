@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/socket.h>
@@ -654,4 +655,261 @@ TEST_CASE("stop drains: the listener closes, a slow request in flight finishes, 
   const std::string log = s.log_text();
   CHECK_THAT(log, Catch::Contains("\"event\":\"drained\""));
   CHECK_THAT(log, !Catch::Contains("drain_timeout"));
+}
+
+// ---- slow, silent and garbage clients ----
+
+namespace {
+
+int connect_tcp(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+// server_closed says whether the server has closed (or is closing) `fd`: none of these clients
+// ever completes a request, so anything readable — EOF, a reset, an alert — is the server ending it.
+bool server_closed(int fd, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+}
+
+// SlowClient holds one connection open the way a slowloris attacker does, from its own thread:
+//   kSilent     connects and sends nothing;
+//   kHandshake  sends a ClientHello record header, then one byte of it every `interval`;
+//   kRequest    completes a TLS 1.2 handshake, then sends "POST /validate ..." a byte per record
+//               every `interval`.
+// It records when the server closed the connection; with `reconnect` it then opens a new one, as
+// an attacker would, until stopped.
+class SlowClient {
+ public:
+  enum Kind { kSilent, kHandshake, kRequest };
+
+  SlowClient(std::uint16_t port, Kind kind, std::chrono::milliseconds interval, bool reconnect = false)
+      : port_(port), kind_(kind), interval_(interval), reconnect_(reconnect) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SlowClient() {
+    stop_ = true;
+    thread_.join();
+  }
+
+  // wait_connected returns once the first connection is open (and, for kRequest, handshaken).
+  void wait_connected() {
+    while (!connected_) {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  // cuts is how many of its connections the server closed; first_cut_after how long the first
+  // one lasted (zero until then).
+  int cuts() const { return cuts_; }
+  std::chrono::milliseconds first_cut_after() const { return std::chrono::milliseconds(first_cut_ms_.load()); }
+
+ private:
+  void run() {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    // TLS 1.2: no post-handshake tickets, so the socket stays unreadable until the server acts.
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    do {
+      one_connection(ctx);
+    } while (reconnect_ && !stop_);
+    SSL_CTX_free(ctx);
+  }
+
+  void one_connection(SSL_CTX* ctx) {
+    const auto started = std::chrono::steady_clock::now();
+    const int fd = connect_tcp(port_);
+    SSL* ssl = nullptr;
+    if (kind_ == kRequest) {
+      ssl = SSL_new(ctx);
+      SSL_set_fd(ssl, fd);
+      if (SSL_connect(ssl) != 1) {
+        SSL_free(ssl);
+        ::close(fd);
+        std::this_thread::sleep_for(interval_);  // the server was busy cutting: try again
+        return;
+      }
+    }
+    connected_ = true;
+    static constexpr char kClientHello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    static constexpr char kRequestLine[] = "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    std::size_t sent = 0;
+    bool closed = false;
+    while (!stop_ && !closed) {
+      if (kind_ == kHandshake && sent < sizeof kClientHello - 1) {
+        if (::send(fd, kClientHello + (sent == 0 ? 0 : sent + 4), sent == 0 ? 5 : 1, MSG_NOSIGNAL) <= 0) {
+          break;
+        }
+        sent += 1;
+      } else if (kind_ == kRequest) {
+        if (SSL_write(ssl, kRequestLine + sent % (sizeof kRequestLine - 1), 1) != 1) {
+          closed = true;
+          break;
+        }
+        ++sent;
+      }
+      closed = server_closed(fd, interval_);
+    }
+    if (closed || (kind_ != kRequest && server_closed(fd, 0ms))) {
+      const auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                                started);
+      if (cuts_++ == 0) {
+        first_cut_ms_ = lasted.count();
+      }
+    }
+    if (ssl != nullptr) {
+      SSL_free(ssl);
+    }
+    ::close(fd);
+  }
+
+  const std::uint16_t port_;
+  const Kind kind_;
+  const std::chrono::milliseconds interval_;
+  const bool reconnect_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<int> cuts_{0};
+  std::atomic<std::int64_t> first_cut_ms_{0};
+  std::thread thread_;
+};
+
+double connections_closed(TestServer& s, const std::string& reason) {
+  const auto t = modelgate::testing::parse_prometheus_text(s.metrics->serialize());
+  return t.value("modelgate_connections_closed_total", {{"reason", reason}}).value_or(-1);
+}
+
+// timed_healthz makes one request on a new connection and returns how long it took to answer
+// 200 (a failure fails the test).
+std::chrono::milliseconds timed_healthz(std::uint16_t port, const fs::path& ca) {
+  const auto started = std::chrono::steady_clock::now();
+  auto c = client(port, ca);
+  c->set_connection_timeout(20, 0);
+  c->set_read_timeout(20, 0);
+  auto r = c->Get("/healthz");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+}
+
+}  // namespace
+
+TEST_CASE("a client that trickles or stays silent is cut at readTimeout, though each of its reads is quick",
+          "[admission][server][faults]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) { c.read_timeout = 2s; });
+  SlowClient silent(s.server->port(), SlowClient::kSilent, 100ms);
+  SlowClient hello(s.server->port(), SlowClient::kHandshake, 100ms);
+  SlowClient request(s.server->port(), SlowClient::kRequest, 100ms);
+  request.wait_connected();
+  // Meanwhile others are served: three of four workers are taken, none is waited for.
+  CHECK(timed_healthz(s.server->port(), live.pki / "ca1.crt") < 1000ms);
+  for (int i = 0; i < 600 && (silent.cuts() == 0 || hello.cuts() == 0 || request.cuts() == 0); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  for (const SlowClient* c : {&silent, &hello, &request}) {
+    REQUIRE(c->cuts() == 1);
+    // The deadline is 2 s for the whole handshake or request, checked every 100 ms.
+    CHECK(c->first_cut_after() >= 1900ms);
+    CHECK(c->first_cut_after() < 3500ms);
+  }
+  // The two trickling clients can only have been cut by the whole-request deadline; the silent
+  // one may instead meet cpp-httplib's own per-read timeout, which is the same 2 s.
+  CHECK(connections_closed(s, "slow_client") >= 2.0);
+  CHECK(s.validated() == 0);
+}
+
+TEST_CASE("slowloris on every worker: new clients are still answered in about a second, not after readTimeout",
+          "[admission][server][faults]") {
+  LivePki live;
+  // Four workers and a readTimeout beyond the clients' patience: only freeing workers from the
+  // stalled connections can answer the clients in time.
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) {
+    c.worker_threads = 4;
+    c.read_timeout = 60s;
+  });
+  std::vector<std::unique_ptr<SlowClient>> attackers;
+  for (int i = 0; i < 9; ++i) {
+    const auto kind = static_cast<SlowClient::Kind>(i % 3);
+    attackers.push_back(std::make_unique<SlowClient>(s.server->port(), kind, 200ms, /*reconnect=*/true));
+  }
+  for (auto& a : attackers) {
+    if (&a - &attackers[0] < 4) {
+      a->wait_connected();
+    }
+  }
+  std::this_thread::sleep_for(700ms);  // the attackers hold every worker, past the slow-client grace
+  std::chrono::milliseconds worst{0};
+  for (int i = 0; i < 8; ++i) {
+    worst = std::max(worst, timed_healthz(s.server->port(), live.pki / "ca1.crt"));
+  }
+  INFO("slowest answer " << worst.count() << " ms");
+  CHECK(worst < 5000ms);
+  CHECK(connections_closed(s, "slow_client") >= 4.0);
+  attackers.clear();
+  CHECK(s.validated() == 0);
+}
+
+TEST_CASE("garbage on the TLS port fails its handshake at once and the server keeps serving",
+          "[admission][server][faults]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) { c.worker_threads = 2; });
+  const std::vector<std::string> garbage = {
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",           // plaintext HTTP to the TLS port
+      "POST /validate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",    // an apiserver without TLS
+      std::string("\x16\x03\x01\xff\xff", 5) + std::string(64, 'A'),  // a record longer than TLS allows
+      std::string("\x17\x03\x03\x00\x10", 5) + std::string(16, '\0'),  // application data before a handshake
+      std::string("\x15\x03\x03\x00\x02\x02\x28", 7),                 // a fatal alert out of nowhere
+      std::string(512, '\xff'),
+      std::string("\x16\x03\x03\x00\x05\x01\x00\x00\x01\x00", 10),    // a ClientHello of one byte
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& g : garbage) {
+      const int fd = connect_tcp(s.server->port());
+      REQUIRE(::send(fd, g.data(), g.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(g.size()));
+      INFO("garbage " << modelgate::testing::to_hex(reinterpret_cast<const unsigned char*>(g.data()),
+                                                    std::min<std::size_t>(g.size(), 16)));
+      // Two workers and 21 connections: each one must be let go at once for the next to be read.
+      CHECK(server_closed(fd, 2000ms));
+      ::close(fd);
+    }
+  }
+  CHECK(timed_healthz(s.server->port(), live.pki / "ca1.crt") < 1000ms);
+  auto c = client(s.server->port(), live.pki / "ca1.crt");
+  auto r = c->Post("/validate", "{\"after\":\"garbage\"}", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(s.validated() == 1);
+}
+
+TEST_CASE("forty keep-alive clients on four workers are all answered, twice, by closing idle connections",
+          "[admission][server][faults]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) {
+    c.worker_threads = 4;
+    c.idle_timeout = 3600s;  // without freeing idle workers, client 5 would wait an hour
+  });
+  std::vector<std::unique_ptr<httplib::SSLClient>> clients;
+  for (int i = 0; i < 40; ++i) {
+    clients.push_back(client(s.server->port(), live.pki / "ca1.crt"));
+    clients.back()->set_keep_alive(true);
+    clients.back()->set_connection_timeout(20, 0);
+  }
+  int ok = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (auto& c : clients) {
+      auto r = c->Post("/validate", "{\"round\":" + std::to_string(round) + "}", "application/json");
+      ok += r && r->status == 200 ? 1 : 0;
+    }
+  }
+  CHECK(ok == 80);
+  CHECK(s.validated() == 80);
+  // Every client after the first four took a worker from an idle one.
+  CHECK(connections_closed(s, "idle_evicted") >= 36.0);
+  CHECK(connections_closed(s, "slow_client") == 0.0);
 }
