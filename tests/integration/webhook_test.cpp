@@ -6,10 +6,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "../admission/prometheus_text.h"
 #include "admission/server.h"
 #include "admission/webhook.h"
 #include "base/log.h"
@@ -353,4 +358,248 @@ TEST_CASE("an ephemeral container added with kubectl debug is judged like a new 
   // New mounts are model-relevant: the UPDATE is verified, and the changed shard is found.
   CHECK(resp["allowed"] == false);
   CHECK(resp["auditAnnotations"]["reason"] == "signature.digest_mismatch");
+}
+
+// ---- under load: rotation, reloads and overload ----
+
+namespace {
+
+// serving is the fixture's Pod with only its server container, mounting `subpath` of the claim.
+Json serving(const std::string& subpath, const std::string& uid) {
+  Json req = fixture("pod-create-llm-server.json");
+  Json& spec = req["request"]["object"]["spec"];
+  spec.erase("initContainers");
+  spec["containers"][0]["volumeMounts"][0]["subPath"] = subpath;
+  req["request"]["uid"] = uid;
+  return req;
+}
+
+void make_tls(const fs::path& dir, const std::string& name) {
+  REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+               (dir / (name + ".key")).string(), "-out", (dir / (name + ".crt")).string(), "-subj", "/CN=localhost",
+               "-days", "2", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"})
+              .exit_code == 0);
+}
+
+// replace swaps `content` in under `path` the way kubelet and cert-manager do: write, then rename.
+void replace(const fs::path& path, const std::string& content) {
+  write_file(path.string() + ".tmp", content);
+  fs::rename(path.string() + ".tmp", path);
+}
+
+// Outcomes counts what load clients saw.
+struct Outcomes {
+  std::atomic<int> answered{0};
+  std::atomic<int> transport_errors{0};
+  std::atomic<int> not_200{0};
+  std::atomic<int> wrong{0};
+  std::mutex mu;
+  std::string first_problem;
+
+  void problem(const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first_problem.empty()) {
+      first_problem = what;
+    }
+  }
+};
+
+double metric(const Stack& s, const std::string& name, const std::map<std::string, std::string>& labels) {
+  return modelgate::testing::parse_prometheus_text(s.metrics->serialize()).value(name, labels).value_or(-1);
+}
+
+}  // namespace
+
+TEST_CASE("certificate rotation and policy reloads, good and broken, under load: no request fails or is wrongly "
+          "answered",
+          "[integration][faults]") {
+  Stack s;
+  // A second model whose weights changed after signing: it must be denied throughout.
+  write_model(s.pvc / "tampered", 3);
+  sign(s.pvc / "tampered", s.team);
+  s.approve(s.pvc / "tampered");
+  const fs::path shard = s.pvc / "tampered" / "model-00001-of-00002.safetensors";
+  std::string bytes = read_file(shard);
+  bytes[7] ^= 0x01;
+  write_file(shard, bytes);
+  // Two serving identities; clients trust both, as an apiserver does while a caBundle rotates.
+  make_tls(s.tmp.path(), "a");
+  make_tls(s.tmp.path(), "b");
+  const std::string cert_a = read_file(s.tmp / "a.crt"), key_a = read_file(s.tmp / "a.key");
+  const std::string cert_b = read_file(s.tmp / "b.crt"), key_b = read_file(s.tmp / "b.key");
+  write_file(s.tmp / "bundle.pem", cert_a + cert_b);
+  replace(s.tmp / "tls.crt", cert_a);
+  replace(s.tmp / "tls.key", key_a);
+  s.start();
+  const fs::path policy = s.tmp / "policies" / "serving.yaml";
+  const std::string good_policy = read_file(policy);
+
+  // The serve loop's reloads, much faster than its 2 s default.
+  std::atomic<bool> stop{false};
+  std::thread reloader([&] {
+    while (!stop) {
+      s.webhook->reload_if_changed();
+      (void)s.server->reload_tls_if_changed();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+
+  Outcomes out;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      std::unique_ptr<httplib::SSLClient> c;
+      for (int i = 0; !stop; ++i) {
+        if (i % 5 == 0) {  // new connections meet whatever certificate is current
+          c = std::make_unique<httplib::SSLClient>("127.0.0.1", s.server->port());
+          c->set_ca_cert_path((s.tmp / "bundle.pem").string().c_str());
+          c->enable_server_certificate_verification(true);
+          c->set_keep_alive(true);
+          c->set_read_timeout(30, 0);
+        }
+        const bool tampered = (i + t) % 2 == 1;
+        const std::string uid = "load-" + std::to_string(t) + "-" + std::to_string(i);
+        auto res = c->Post("/validate", serving(tampered ? "tampered" : "llama-3-8b", uid).dump(), "application/json");
+        if (!res) {
+          ++out.transport_errors;
+          out.problem(uid + ": " + httplib::to_string(res.error()));
+          continue;
+        }
+        if (res->status != 200) {
+          ++out.not_200;
+          out.problem(uid + ": HTTP " + std::to_string(res->status) + " " + res->body);
+          continue;
+        }
+        auto j = crypto::parse_json(res->body, {8u << 20, 64});
+        const bool right = j.ok() && j.value()["response"]["uid"] == uid &&
+                           j.value()["response"]["allowed"] == !tampered &&
+                           (!tampered || j.value()["response"]["auditAnnotations"]["reason"] ==
+                                             "signature.digest_mismatch");
+        if (!right) {
+          ++out.wrong;
+          out.problem(uid + ": " + res->body);
+        }
+        ++out.answered;
+      }
+    });
+  }
+
+  const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); };
+  for (int round = 0; round < 6; ++round) {
+    // Rotate to b (cert first: for a moment the pair does not match, and must not be taken).
+    replace(s.tmp / "tls.crt", cert_b);
+    settle();
+    replace(s.tmp / "tls.key", key_b);
+    settle();
+    // A broken certificate file: the current one stays.
+    replace(s.tmp / "tls.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+    settle();
+    replace(s.tmp / "tls.key", key_a);
+    replace(s.tmp / "tls.crt", cert_a);
+    settle();
+    // A good policy change that decides the same, then a broken one, then the original.
+    replace(policy, good_policy + "# revision " + std::to_string(round) + "\n");
+    settle();
+    replace(policy, "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata: {name: serving}\nspec: {mode: [\n");
+    settle();
+    replace(policy, good_policy);
+    settle();
+  }
+  stop = true;
+  for (auto& t : clients) {
+    t.join();
+  }
+  reloader.join();
+
+  INFO("answered " << out.answered << "; first problem: " << out.first_problem);
+  CHECK(out.transport_errors == 0);
+  CHECK(out.not_200 == 0);
+  CHECK(out.wrong == 0);
+  CHECK(out.answered >= 100);
+  // The reloads really happened while requests flowed.
+  CHECK(metric(s, "modelgate_tls_reloads_total", {{"result", "success"}}) >= 12);
+  CHECK(metric(s, "modelgate_tls_reloads_total", {{"result", "failure"}}) >= 6);
+  CHECK(metric(s, "modelgate_policy_reloads_total", {{"result", "success"}}) >= 12);
+  CHECK(metric(s, "modelgate_policy_reloads_total", {{"result", "failure"}}) >= 6);
+}
+
+TEST_CASE("overload under load: with one hashing job and no queue, new models are denied as overloaded at once, "
+          "never queued or wrongly admitted, and retries get their verdicts",
+          "[integration][faults]") {
+  Stack s;
+  // A model big enough (sparse, so cheap to make) to keep the one hashing slot busy for a while.
+  write_model(s.pvc / "big", 9);
+  fs::resize_file(s.pvc / "big" / "model-00002-of-00002.safetensors", std::uintmax_t{1} << 30);
+  sign(s.pvc / "big", s.team);
+  s.approve(s.pvc / "big");
+  std::vector<std::string> names;
+  for (int i = 0; i < 6; ++i) {
+    names.push_back("m" + std::to_string(i));
+    write_model(s.pvc / names.back(), 20 + i);
+    sign(s.pvc / names.back(), s.team);
+    s.approve(s.pvc / names.back());
+  }
+  // m5 is tampered: whatever the load, it is never admitted.
+  const fs::path shard = s.pvc / "m5" / "model-00001-of-00002.safetensors";
+  std::string bytes = read_file(shard);
+  bytes[3] ^= 0x10;
+  write_file(shard, bytes);
+  s.config.max_concurrent_jobs = 1;
+  s.config.max_queued_jobs = 0;
+  s.config.hash_threads = 1;
+  s.config.deadline = std::chrono::milliseconds(200);
+  s.start();
+
+  // The big model takes the only slot (its request answers "pending" at the deadline).
+  Json first = s.review(serving("big", "big-0"));
+  CHECK(first["allowed"] == false);
+  CHECK(first["auditAnnotations"]["reason"] == "verification.pending");
+
+  // Every other model, six clients at once, while the slot is taken.
+  std::vector<Json> answers(names.size());
+  std::vector<double> seconds(names.size());
+  std::vector<std::thread> burst;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    burst.emplace_back([&, i] {
+      const auto t0 = std::chrono::steady_clock::now();
+      answers[i] = s.review(serving(names[i], "burst-" + names[i]));
+      seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+  }
+  for (auto& t : burst) {
+    t.join();
+  }
+  int overloaded = 0;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    INFO(names[i] << ": " << answers[i].dump());
+    CHECK(answers[i]["allowed"] == false);  // nothing is verified yet, so nothing is admitted
+    const std::string reason = answers[i]["auditAnnotations"]["reason"];
+    CHECK((reason == "verification.overloaded" || reason == "verification.pending"));
+    overloaded += reason == "verification.overloaded" ? 1 : 0;
+    // Answered at once or at the deadline, never left waiting for the slot.
+    CHECK(seconds[i] < 0.2 + 2.0);
+  }
+  CHECK(overloaded >= 1);
+  CHECK(metric(s, "modelgate_hash_jobs_rejected_total", {}) >= overloaded);
+
+  // Retried as controllers do, every model reaches its verdict once the slot frees.
+  names.push_back("big");
+  for (const std::string& name : names) {
+    Json last;
+    for (int attempt = 0; attempt < 600; ++attempt) {
+      last = s.review(serving(name, "retry-" + name + "-" + std::to_string(attempt)));
+      const std::string reason = last["auditAnnotations"].value("reason", "");
+      if (reason != "verification.overloaded" && reason != "verification.pending") {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    INFO(name << ": " << last.dump());
+    if (name == "m5") {
+      CHECK(last["allowed"] == false);
+      CHECK(last["auditAnnotations"]["reason"] == "signature.digest_mismatch");
+    } else {
+      CHECK(last["allowed"] == true);
+    }
+  }
 }
