@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz_smoke.sh [SECONDS_PER_TARGET] [TARGET...]: the CI fuzzing smoke run. Configures build-fuzz/
+# fuzz_smoke.sh [--configure-only] [SECONDS_PER_TARGET] [TARGET...]: the CI fuzzing smoke run. Configures build-fuzz/
 # with clang-14 and -DMODELGATE_FUZZ=ON (libFuzzer + ASan + UBSan), builds every fuzzer, runs each
 # single-process for SECONDS_PER_TARGET (default 20) on a scratch copy of its seed corpus with its
 # dictionary, and prints executions and coverage per target. Fails on any crash, leak, timeout
@@ -9,6 +9,11 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${MODELGATE_FUZZ_BUILD:-$ROOT/build-fuzz}"
+CONFIGURE_ONLY=0
+if [ "${1:-}" = "--configure-only" ]; then
+  CONFIGURE_ONLY=1
+  shift
+fi
 SECONDS_PER_TARGET="${1:-20}"
 shift || true
 ONLY=("$@")
@@ -39,6 +44,9 @@ fi
 JOBS="${MODELGATE_FUZZ_JOBS:-$(nproc)}"
 CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMODELGATE_FUZZ=ON -DMODELGATE_BUILD_BENCH=OFF -DMODELGATE_WERROR=ON >/dev/null
+if [ "$CONFIGURE_ONLY" -eq 1 ]; then
+  exit 0  # scripts/sanitize.sh builds and tests this directory itself
+fi
 cmake --build "$BUILD" -j "$JOBS" --target fuzzers
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/modelgate-fuzz-XXXXXX")"
