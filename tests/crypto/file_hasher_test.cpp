@@ -359,3 +359,56 @@ TEST_CASE("a SIGBUS outside any hashing window still kills the process, or reach
   REQUIRE(WIFEXITED(forwarded));
   CHECK(WEXITSTATUS(forwarded) == 42);
 }
+
+TEST_CASE("a file extended while hashed is reported as changed and not hashed short") {
+  TempDir dir;
+  const auto bytes = modelgate::testing::random_bytes(2 * kW + 7, 14);
+  write_bytes(dir / "g", bytes);
+  bool extended = false;
+  bool given = false;
+  std::optional<modelgate::Result<FileDigest>> result;
+  std::vector<HashJob> jobs{job_for(dir / "g")};
+  crypto::LockstepHooks hooks;
+  hooks.next_job = [&](std::size_t) -> std::optional<std::size_t> {
+    if (given) {
+      return std::nullopt;
+    }
+    given = true;
+    return 0;
+  };
+  hooks.on_done = [&](std::size_t, modelgate::Result<FileDigest> r) { result.emplace(std::move(r)); };
+  hooks.on_bytes = [&](std::uint64_t) {
+    if (extended) {
+      return;
+    }
+    // A writer appends to a shard the hasher already mapped (a download still in progress).
+    const int fd = ::open((dir / "g").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, "more", 4) == 4);
+    ::close(fd);
+    extended = true;
+  };
+  crypto::hash_jobs_lockstep(jobs, HashType::kSha256, crypto::sha256_default_backend(), 1, hooks);
+  REQUIRE(extended);
+  REQUIRE(result.has_value());
+  REQUIRE(!result->ok());
+  CHECK(result->error().code == Code::kIo);
+  CHECK(result->error().message == "g: changed while hashing (size changed)");
+}
+
+TEST_CASE("a symlink swapped in after the walk is refused and not followed (TOCTOU)") {
+  TempDir dir;
+  modelgate::testing::write_file(dir / "weights.bin", "the bytes the walk saw");
+  modelgate::testing::write_file(dir / "elsewhere", "bytes an attacker wants hashed instead");
+  struct stat st {};
+  REQUIRE(::stat((dir / "weights.bin").c_str(), &st) == 0);
+  HashJob j = job_for(dir / "weights.bin");
+  j.expect = crypto::stamp_of(st);  // what the walk recorded
+  // Between the walk and the hash, the file becomes a symlink to other bytes.
+  std::filesystem::remove(dir / "weights.bin");
+  std::filesystem::create_symlink(dir / "elsewhere", dir / "weights.bin");
+  auto r = crypto::hash_file(j, HashType::kSha256);
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK(r.error().message == "weights.bin: is a symlink and symlinks are not allowed");
+}

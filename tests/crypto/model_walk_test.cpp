@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
@@ -355,4 +356,26 @@ TEST_CASE("quoted names escape quotes, backslashes, control and non-UTF-8 bytes 
   CHECK(!crypto::is_printable_utf8("\xed\xa0\x80"));      // a surrogate
   CHECK(!crypto::is_printable_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
   CHECK(!crypto::is_printable_utf8("a\x7f"));
+}
+
+TEST_CASE("a model of 100000 files is walked whole: every file once as find(1) counts them") {
+  TempDir dir;
+  // 100 directories of 1,000 empty files each (the walk bounds are 1M files, 4M entries).
+  for (int d = 0; d < 100; ++d) {
+    const fs::path sub = dir / ("shard-" + std::to_string(d));
+    fs::create_directories(sub);
+    for (int f = 0; f < 1000; ++f) {
+      std::FILE* out = std::fopen((sub / ("f" + std::to_string(f))).c_str(), "wb");
+      REQUIRE(out != nullptr);
+      std::fclose(out);
+    }
+  }
+  auto tree = crypto::walk_model(dir.path(), opts());
+  REQUIRE(tree.ok());
+  const auto names = names_of(tree.value());
+  CHECK(names.size() == 100000);
+  CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());  // no file twice
+  auto find = modelgate::testing::run({"sh", "-c", "find '" + dir.path().string() + "' -type f | wc -l"});
+  REQUIRE(find.exit_code == 0);
+  CHECK(std::stoul(find.out) == names.size());
 }
