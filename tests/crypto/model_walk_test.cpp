@@ -379,3 +379,15 @@ TEST_CASE("a model of 100000 files is walked whole: every file once as find(1) c
   REQUIRE(find.exit_code == 0);
   CHECK(std::stoul(find.out) == names.size());
 }
+
+TEST_CASE("a device is refused: a symlink to /dev/zero even where symlinks are allowed") {
+  // /dev/zero would never end; a model must be regular files. (A device node in the tree itself
+  // takes mknod and root; it meets the same type check as the FIFO and socket above.)
+  TempDir dir;
+  write_file(dir / "m/config.json", "{}");
+  fs::create_symlink("/dev/zero", dir / "m/weights.bin");
+  auto r = crypto::walk_model(dir / "m", opts(/*allow_symlinks=*/true));
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK(r.error().message == "weights.bin: is a symlink to a character device, not to a regular file");
+}
