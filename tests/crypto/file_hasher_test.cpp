@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -268,15 +269,15 @@ TEST_CASE("a file truncated under the mapping fails cleanly while its lock-step 
   }
 }
 
-TEST_CASE("a file rewritten in place while hashed (same size, new mtime) is reported as changed") {
-  TempDir dir;
-  const auto bytes = modelgate::testing::random_bytes(2 * kW + 1, 13);
-  write_bytes(dir / "w", bytes);
-  bool rewritten = false;
-  crypto::LockstepHooks hooks;
-  std::optional<modelgate::Result<FileDigest>> result;
+// hash_changing hashes `path` alone in lock-step and calls `change` once, after the first window
+// was hashed (the file is mapped by then); returns the result and whether `change` ran.
+std::pair<std::optional<modelgate::Result<FileDigest>>, bool> hash_changing(const std::filesystem::path& path,
+                                                                            const std::function<void()>& change) {
+  bool changed = false;
   bool given = false;
-  std::vector<HashJob> jobs{job_for(dir / "w")};
+  std::optional<modelgate::Result<FileDigest>> result;
+  std::vector<HashJob> jobs{job_for(path)};
+  crypto::LockstepHooks hooks;
   hooks.next_job = [&](std::size_t) -> std::optional<std::size_t> {
     if (given) {
       return std::nullopt;
@@ -286,9 +287,20 @@ TEST_CASE("a file rewritten in place while hashed (same size, new mtime) is repo
   };
   hooks.on_done = [&](std::size_t, modelgate::Result<FileDigest> r) { result.emplace(std::move(r)); };
   hooks.on_bytes = [&](std::uint64_t) {
-    if (rewritten) {
-      return;
+    if (!changed) {
+      change();
+      changed = true;
     }
+  };
+  crypto::hash_jobs_lockstep(jobs, HashType::kSha256, crypto::sha256_default_backend(), 1, hooks);
+  return {std::move(result), changed};
+}
+
+TEST_CASE("a file rewritten in place while hashed (same size, new mtime) is reported as changed") {
+  TempDir dir;
+  const auto bytes = modelgate::testing::random_bytes(2 * kW + 1, 13);
+  write_bytes(dir / "w", bytes);
+  auto [result, rewritten] = hash_changing(dir / "w", [&] {
     const int fd = ::open((dir / "w").c_str(), O_WRONLY | O_CLOEXEC);
     REQUIRE(fd >= 0);
     const char c = static_cast<char>(bytes[0] ^ 0xff);
@@ -296,9 +308,7 @@ TEST_CASE("a file rewritten in place while hashed (same size, new mtime) is repo
     const struct timespec times[2] = {{0, UTIME_OMIT}, {978307200, 0}};  // mtime 2001-01-01
     REQUIRE(::futimens(fd, times) == 0);
     ::close(fd);
-    rewritten = true;
-  };
-  crypto::hash_jobs_lockstep(jobs, HashType::kSha256, crypto::sha256_default_backend(), 1, hooks);
+  });
   REQUIRE(rewritten);
   REQUIRE(result.has_value());
   REQUIRE(!result->ok());
@@ -362,33 +372,14 @@ TEST_CASE("a SIGBUS outside any hashing window still kills the process, or reach
 
 TEST_CASE("a file extended while hashed is reported as changed and not hashed short") {
   TempDir dir;
-  const auto bytes = modelgate::testing::random_bytes(2 * kW + 7, 14);
-  write_bytes(dir / "g", bytes);
-  bool extended = false;
-  bool given = false;
-  std::optional<modelgate::Result<FileDigest>> result;
-  std::vector<HashJob> jobs{job_for(dir / "g")};
-  crypto::LockstepHooks hooks;
-  hooks.next_job = [&](std::size_t) -> std::optional<std::size_t> {
-    if (given) {
-      return std::nullopt;
-    }
-    given = true;
-    return 0;
-  };
-  hooks.on_done = [&](std::size_t, modelgate::Result<FileDigest> r) { result.emplace(std::move(r)); };
-  hooks.on_bytes = [&](std::uint64_t) {
-    if (extended) {
-      return;
-    }
-    // A writer appends to a shard the hasher already mapped (a download still in progress).
+  write_bytes(dir / "g", modelgate::testing::random_bytes(2 * kW + 7, 14));
+  // A writer appends to a shard the hasher already mapped (a download still in progress).
+  auto [result, extended] = hash_changing(dir / "g", [&] {
     const int fd = ::open((dir / "g").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     REQUIRE(fd >= 0);
     REQUIRE(::write(fd, "more", 4) == 4);
     ::close(fd);
-    extended = true;
-  };
-  crypto::hash_jobs_lockstep(jobs, HashType::kSha256, crypto::sha256_default_backend(), 1, hooks);
+  });
   REQUIRE(extended);
   REQUIRE(result.has_value());
   REQUIRE(!result->ok());
