@@ -88,14 +88,23 @@ export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/st
 
 # --- base images: debootstrap once, import when missing -------------------------------------------
 # debian_mirror: the host's Debian mirror for $SUITE (deb822 sources or the one-line format).
-debian_mirror() {
-  {
-    awk -v suite="$SUITE" '
+debian_mirror() {  # the host's first Debian $SUITE mirror, from deb822 .sources or sources.list
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri="$(awk -v suite="$SUITE" '
       /^URIs:/ { uri = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) found = uri }
-      /^$/ { if (found) { print found; exit } }
-      END { if (found) print found }' /etc/apt/sources.list.d/*.sources 2>/dev/null
-    awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2 }' /etc/apt/sources.list 2>/dev/null
-  } | head -1
+      /^$/ { if (found && !done) { print found; done = 1 } }
+      END { if (found && !done) print found }' "$f")"
+    if [ -n "$uri" ]; then
+      echo "$uri"
+      return 0
+    fi
+  done
+  # (Not every machine has a sources.list: a missing file must not fail the pipeline.)
+  if [ -f /etc/apt/sources.list ]; then
+    awk -v suite="$SUITE" '$1 == "deb" && $3 == suite && !done { print $2; done = 1 }' /etc/apt/sources.list
+  fi
 }
 make_rootfs() {  # make_rootfs: $CACHE/$SUITE-minbase.tar and $CACHE/$SUITE-slim.tar
   local dir="$CACHE/rootfs.tmp" mirror
