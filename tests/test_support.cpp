@@ -67,6 +67,11 @@ void write_file(const fs::path& p, const std::string& content) {
   }
 }
 
+void replace_file(const fs::path& p, const std::string& content) {
+  write_file(p.string() + ".new", content);
+  fs::rename(p.string() + ".new", p);
+}
+
 ProcessResult run(const std::vector<std::string>& argv) {
   int out_pipe[2];
   int err_pipe[2];

@@ -37,6 +37,9 @@ std::string read_file(const std::filesystem::path& p);
 std::vector<std::uint8_t> read_bytes(const std::filesystem::path& p);
 // write_file creates parent directories as needed.
 void write_file(const std::filesystem::path& p, const std::string& content);
+// replace_file swaps `content` in under `p` the way kubelet and cert-manager update mounted
+// Secrets and ConfigMaps: written beside it, then renamed over it (a new inode, atomically).
+void replace_file(const std::filesystem::path& p, const std::string& content);
 
 struct ProcessResult {
   int exit_code = -1;  // -1 if killed by a signal

@@ -28,6 +28,7 @@ using modelgate::Code;
 using namespace modelgate::admission;
 using modelgate::testing::run;
 using modelgate::testing::TempDir;
+using modelgate::testing::replace_file;
 using modelgate::testing::write_file;
 using namespace std::chrono_literals;
 
@@ -87,13 +88,6 @@ class Pki {
  private:
   TempDir dir_;
 };
-
-// replace writes `content` to `path` the way Kubernetes and cert-manager do: a new file renamed
-// over the old one.
-void replace(const fs::path& path, const std::string& content) {
-  write_file(path.string() + ".new", content);
-  fs::rename(path.string() + ".new", path);
-}
 
 // peer_fingerprint connects with openssl s_client (trusting `ca`) and returns the SHA-256 of the
 // certificate the server presented; "" when the handshake or verification failed.
@@ -487,8 +481,8 @@ TEST_CASE("a rotated certificate reaches new connections while a request in flig
   std::thread t([&] { in_flight = a->Post("/validate", "{\"a\":1}", "application/json"); });
   gate.wait_for_waiter();
 
-  replace(live.cert(), modelgate::testing::read_file(live.pki / "leaf2.crt"));
-  replace(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
+  replace_file(live.cert(), modelgate::testing::read_file(live.pki / "leaf2.crt"));
+  replace_file(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
   auto reloaded = s.server->reload_tls_if_changed();
   REQUIRE(reloaded.ok());
   CHECK(reloaded.value());
@@ -528,14 +522,14 @@ TEST_CASE("a broken certificate replacement keeps the current certificate and sa
   const std::string old_fp = live.pki.fingerprint("leaf1");
 
   SECTION("a key that does not match the certificate") {
-    replace(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
+    replace_file(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
     auto r = s.server->reload_tls_if_changed();
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Code::kMismatch);
     CHECK_THAT(r.error().message, Catch::Contains("does not match the certificate"));
   }
   SECTION("a certificate file that is not PEM") {
-    replace(live.cert(), "not a certificate\n");
+    replace_file(live.cert(), "not a certificate\n");
     auto r = s.server->reload_tls_if_changed();
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == Code::kMalformed);
@@ -557,8 +551,8 @@ TEST_CASE("a broken certificate replacement keeps the current certificate and sa
   CHECK_THAT(s.log_text(), Catch::Contains("\"event\":\"tls_reload_failed\""));
 
   // A good pair afterwards is installed.
-  replace(live.cert(), modelgate::testing::read_file(live.pki / "leaf2.crt"));
-  replace(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
+  replace_file(live.cert(), modelgate::testing::read_file(live.pki / "leaf2.crt"));
+  replace_file(live.key(), modelgate::testing::read_file(live.pki / "leaf2.key"));
   auto fixed = s.server->reload_tls_if_changed();
   REQUIRE(fixed.ok());
   CHECK(fixed.value());

@@ -58,6 +58,22 @@ Json fixture(const std::string& name) {
   return j.value();
 }
 
+// make_tls makes a self-signed P-256 certificate for 127.0.0.1 and localhost: dir/name.crt|key.
+void make_tls(const fs::path& dir, const std::string& name) {
+  REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+               (dir / (name + ".key")).string(), "-out", (dir / (name + ".crt")).string(), "-subj", "/CN=localhost",
+               "-days", "2", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"})
+              .exit_code == 0);
+}
+
+// flip_byte changes the byte at `offset` of `file` (xor `mask`): a model tampered after signing.
+void flip_byte(const fs::path& file, std::size_t offset, char mask) {
+  std::string bytes = read_file(file);
+  REQUIRE(offset < bytes.size());
+  bytes[offset] ^= mask;
+  write_file(file, bytes);
+}
+
 // Stack is the webhook behind the real server, with a PVC "models" whose storage is `pvc`.
 struct Stack {
   TempDir tmp;
@@ -83,10 +99,7 @@ struct Stack {
     write_file(tmp / "policies" / "serving.yaml", replace_all(kPolicy, "@ROOT@", pvc.string()));
     fs::copy(tmp / "keys", tmp / "policies" / "keys", fs::copy_options::recursive);
     // TLS for 127.0.0.1, self-signed; the client trusts exactly this certificate.
-    REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", (tmp / "tls.key").string(), "-out", (tmp / "tls.crt").string(), "-subj", "/CN=localhost",
-                 "-days", "2", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"})
-                .exit_code == 0);
+    make_tls(tmp.path(), "tls");
     config.address = "127.0.0.1";
     config.port = 0;
     config.tls_cert_file = tmp / "tls.crt";
@@ -183,10 +196,7 @@ TEST_CASE("a signed, approved model in a real apiserver's Pod request is admitte
 
 TEST_CASE("a flipped byte is denied over TLS with the model, volume, path, policy and file named", "[integration]") {
   Stack s;
-  const fs::path shard = s.pvc / "llama-3-8b" / "model-00001-of-00002.safetensors";
-  std::string bytes = read_file(shard);
-  bytes[100] ^= 0x40;
-  write_file(shard, bytes);
+  flip_byte(s.pvc / "llama-3-8b" / "model-00001-of-00002.safetensors", 100, 0x40);
   s.start();
   Json resp = s.review(fixture("pod-create-llm-server.json"));
   CHECK(resp["allowed"] == false);
@@ -324,10 +334,7 @@ TEST_CASE("a model still hashing when the deadline passes is denied with progres
 TEST_CASE("an UPDATE that only changes annotations is allowed without re-verifying, even of a tampered model",
           "[integration]") {
   Stack s;
-  const fs::path shard = s.pvc / "llama-3-8b" / "model-00002-of-00002.safetensors";
-  std::string bytes = read_file(shard);
-  bytes[7] ^= 0x01;
-  write_file(shard, bytes);
+  flip_byte(s.pvc / "llama-3-8b" / "model-00002-of-00002.safetensors", 7, 0x01);
   s.start();
   // The CREATE of the same pod is denied...
   CHECK(s.review(fixture("pod-create-llm-server.json"))["allowed"] == false);
@@ -355,10 +362,7 @@ TEST_CASE("a dry-run CREATE is judged like a real one", "[integration]") {
 
 TEST_CASE("an ephemeral container added with kubectl debug is judged like a new pod", "[integration]") {
   Stack s;
-  const fs::path shard = s.pvc / "llama-3-8b" / "model-00001-of-00002.safetensors";
-  std::string bytes = read_file(shard);
-  bytes[11] ^= 0x02;
-  write_file(shard, bytes);
+  flip_byte(s.pvc / "llama-3-8b" / "model-00001-of-00002.safetensors", 11, 0x02);
   s.start();
   Json req = fixture("pod-update-llm-server.json");
   req["request"]["subResource"] = "ephemeralcontainers";
@@ -386,18 +390,6 @@ Json serving(const std::string& subpath, const std::string& uid) {
   return req;
 }
 
-void make_tls(const fs::path& dir, const std::string& name) {
-  REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-               (dir / (name + ".key")).string(), "-out", (dir / (name + ".crt")).string(), "-subj", "/CN=localhost",
-               "-days", "2", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"})
-              .exit_code == 0);
-}
-
-// replace swaps `content` in under `path` the way kubelet and cert-manager do: write, then rename.
-void replace(const fs::path& path, const std::string& content) {
-  write_file(path.string() + ".tmp", content);
-  fs::rename(path.string() + ".tmp", path);
-}
 
 // Outcomes counts what load clients saw.
 struct Outcomes {
@@ -430,18 +422,15 @@ TEST_CASE("certificate rotation and policy reloads, good and broken, under load:
   write_model(s.pvc / "tampered", 3);
   sign(s.pvc / "tampered", s.team);
   s.approve(s.pvc / "tampered");
-  const fs::path shard = s.pvc / "tampered" / "model-00001-of-00002.safetensors";
-  std::string bytes = read_file(shard);
-  bytes[7] ^= 0x01;
-  write_file(shard, bytes);
+  flip_byte(s.pvc / "tampered" / "model-00001-of-00002.safetensors", 7, 0x01);
   // Two serving identities; clients trust both, as an apiserver does while a caBundle rotates.
   make_tls(s.tmp.path(), "a");
   make_tls(s.tmp.path(), "b");
   const std::string cert_a = read_file(s.tmp / "a.crt"), key_a = read_file(s.tmp / "a.key");
   const std::string cert_b = read_file(s.tmp / "b.crt"), key_b = read_file(s.tmp / "b.key");
   write_file(s.tmp / "bundle.pem", cert_a + cert_b);
-  replace(s.tmp / "tls.crt", cert_a);
-  replace(s.tmp / "tls.key", key_a);
+  replace_file(s.tmp / "tls.crt", cert_a);
+  replace_file(s.tmp / "tls.key", key_a);
   s.start();
   const fs::path policy = s.tmp / "policies" / "serving.yaml";
   const std::string good_policy = read_file(policy);
@@ -504,22 +493,22 @@ TEST_CASE("certificate rotation and policy reloads, good and broken, under load:
   const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); };
   for (int round = 0; round < 6; ++round) {
     // Rotate to b (cert first: for a moment the pair does not match, and must not be taken).
-    replace(s.tmp / "tls.crt", cert_b);
+    replace_file(s.tmp / "tls.crt", cert_b);
     settle();
-    replace(s.tmp / "tls.key", key_b);
+    replace_file(s.tmp / "tls.key", key_b);
     settle();
     // A broken certificate file: the current one stays.
-    replace(s.tmp / "tls.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+    replace_file(s.tmp / "tls.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
     settle();
-    replace(s.tmp / "tls.key", key_a);
-    replace(s.tmp / "tls.crt", cert_a);
+    replace_file(s.tmp / "tls.key", key_a);
+    replace_file(s.tmp / "tls.crt", cert_a);
     settle();
     // A good policy change that decides the same, then a broken one, then the original.
-    replace(policy, good_policy + "# revision " + std::to_string(round) + "\n");
+    replace_file(policy, good_policy + "# revision " + std::to_string(round) + "\n");
     settle();
-    replace(policy, "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata: {name: serving}\nspec: {mode: [\n");
+    replace_file(policy, "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata: {name: serving}\nspec: {mode: [\n");
     settle();
-    replace(policy, good_policy);
+    replace_file(policy, good_policy);
     settle();
   }
   stop = true;
@@ -557,10 +546,7 @@ TEST_CASE("overload under load: with one hashing job and no queue, new models ar
     s.approve(s.pvc / names.back());
   }
   // m5 is tampered: whatever the load, it is never admitted.
-  const fs::path shard = s.pvc / "m5" / "model-00001-of-00002.safetensors";
-  std::string bytes = read_file(shard);
-  bytes[3] ^= 0x10;
-  write_file(shard, bytes);
+  flip_byte(s.pvc / "m5" / "model-00001-of-00002.safetensors", 3, 0x10);
   s.config.max_concurrent_jobs = 1;
   s.config.max_queued_jobs = 0;
   s.config.hash_threads = 1;
