@@ -25,7 +25,7 @@ void WorkerPool::reap() {
     reap_cv_.wait_for(lock, kSaturationGrace, [this] { return shutdown_; });
     // Still waiting: ask again, and keep asking every grace period while a connection waits (a
     // stalled connection may become one to cut only later).
-    saturated_ = running_ + jobs_.size() > size_;
+    saturated_ = excess() > 0;
     if (saturated_ && on_saturated_ && !shutdown_) {
       lock.unlock();
       on_saturated_();
@@ -39,7 +39,7 @@ void WorkerPool::enqueue(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     jobs_.push_back(std::move(fn));
-    saturated = running_ + jobs_.size() > size_;
+    saturated = excess() > 0;
     if (saturated) {
       saturated_ = true;
     }
@@ -50,9 +50,14 @@ void WorkerPool::enqueue(std::function<void()> fn) {
   }
 }
 
+std::size_t WorkerPool::excess() const {
+  const std::size_t taken = running_ + jobs_.size();
+  return taken > size_ ? taken - size_ : 0;
+}
+
 std::size_t WorkerPool::waiting() {
   std::lock_guard<std::mutex> lock(mu_);
-  return running_ + jobs_.size() > size_ ? running_ + jobs_.size() - size_ : 0;
+  return excess();
 }
 
 void WorkerPool::shutdown() {

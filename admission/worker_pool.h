@@ -40,6 +40,8 @@ class WorkerPool : public httplib::TaskQueue {
  private:
   void work();
   void reap();
+  // excess is how many connections have no worker (running plus queued beyond size_); mu_ held.
+  std::size_t excess() const;
 
   const std::size_t size_;
   std::function<void()> on_saturated_;
