@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "long_names.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -368,4 +369,18 @@ TEST_CASE("verify --allow-symlinks refuses a signed file link whose target leave
   fs::remove(m / "hostname");
   fs::create_symlink("weights.bin", m / "hostname");
   require_failed(mg(verify), "file \"hostname\" does not match the signed digest");
+}
+
+TEST_CASE("sign refuses up front a model whose signature verify would refuse as too large", "[model_signing][limits]") {
+  TempDir t;
+  // 13,500 empty files with ~3,750-byte names: a signature over them is ~70 MB, like one over
+  // 330,000 ordinary names, past the 64 MiB that verify reads.
+  const fs::path m = modelgate::testing::make_long_named_files(t.path(), 13'500);
+  sh({"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", (t / "k.pem").string()});
+  auto s = mg({"sign", "key", m.string(), "--private-key", (t / "k.pem").string(), "--signature",
+               (t / "model.sig").string()});
+  INFO(s.err);
+  CHECK(s.exit_code == 1);
+  CHECK_THAT(s.err, Catch::Contains("too many resources for one signature (13500"));
+  CHECK(!fs::exists(t / "model.sig"));
 }
