@@ -303,6 +303,26 @@ TEST_CASE("a policy change is picked up on reload; a broken one keeps the last g
   CHECK_THAT(ready->body, Catch::Contains("serving.yaml"));
 }
 
+TEST_CASE("300 junk files in a model's evidence directory do not hide its approval from the real server",
+          "[integration][evidence]") {
+  Stack s;
+  // An evidence writer floods both signed directories the pod mounts, with names sorting first.
+  for (const fs::path& model : {s.pvc / "llama-3-8b", s.pvc}) {
+    auto b = crypto::parse_bundle(read_file(model / "model.sig"));
+    REQUIRE(b.ok());
+    auto sm = crypto::parse_signed_model(b->dsse->payload);
+    REQUIRE(sm.ok());
+    const fs::path dir = s.store / "sha256" / crypto::to_hex(sm->root_digest);
+    for (int i = 0; i < 300; ++i) {
+      write_file(dir / ("0000-junk-" + std::to_string(1000 + i) + ".json"), "{}");
+    }
+  }
+  s.start();
+  Json r = s.review(fixture("pod-create-llm-server.json"));
+  INFO(r.dump());
+  CHECK(r["allowed"] == true);
+}
+
 TEST_CASE("a model still hashing when the deadline passes is denied with progress, and the retry is answered",
           "[integration]") {
   Stack s;
