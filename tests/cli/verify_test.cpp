@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "long_names.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -373,14 +372,15 @@ TEST_CASE("verify --allow-symlinks refuses a signed file link whose target leave
 
 TEST_CASE("sign refuses up front a model whose signature verify would refuse as too large", "[model_signing][limits]") {
   TempDir t;
-  // 13,500 empty files with ~3,750-byte names: a signature over them is ~70 MB, like one over
-  // 330,000 ordinary names, past the 64 MiB that verify reads.
-  const fs::path m = modelgate::testing::make_long_named_files(t.path(), 13'500);
+  // One 400 kB file in 1-byte shards: 400,000 resources, a ~90 MB signature, as many as a
+  // 400,000-file model (330,000 files made the 70 MB signature of the report).
+  write_file(t / "model/weights.bin", "");
+  fs::resize_file(t / "model/weights.bin", 400'000);
   sh({"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", (t / "k.pem").string()});
-  auto s = mg({"sign", "key", m.string(), "--private-key", (t / "k.pem").string(), "--signature",
-               (t / "model.sig").string()});
+  auto s = mg({"sign", "key", (t / "model").string(), "--private-key", (t / "k.pem").string(), "--shard-size", "1",
+               "--signature", (t / "model.sig").string()});
   INFO(s.err);
   CHECK(s.exit_code == 1);
-  CHECK_THAT(s.err, Catch::Contains("too many resources for one signature (13500"));
+  CHECK_THAT(s.err, Catch::Contains("too many resources for one signature (400000"));
   CHECK(!fs::exists(t / "model.sig"));
 }

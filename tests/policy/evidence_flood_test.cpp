@@ -166,8 +166,14 @@ TEST_CASE("10,000 junk files of every cheap kind do not hide valid evidence, and
     }
     write_file(w.dir / junk_name(i), bytes);
   }
-  CHECK(w.passes());
-  policy::ModelFacts f = w.facts();
+  // One gathering, judged and inspected (each costs ~1 s: docs/performance.md).
+  auto set = load_policies(w.tmp.path(), kPolicy);
+  policy::EvidenceOptions o;
+  o.stores = {w.store};
+  o.now = kNow;
+  const policy::CompiledPolicy& c = set->policies().front();
+  const policy::ModelFacts f = policy::collect_model_facts(c, w.model, "model.sig", o);
+  CHECK(policy::evaluate(c, f).passed());
   CHECK(f.provenance.size() == 1);
   // Exact copies of alice's approval are one approval; bob's is the other.
   CHECK(f.approvals.size() == 2);
@@ -217,17 +223,4 @@ TEST_CASE("evidence past the byte budget denies the model, naming the limit; sma
   CHECK(r.status == policy::RuleStatus::kError);
   CHECK(r.reason == "evidence.incomplete");
   CHECK_THAT(r.message, Catch::Contains("too many evidence bytes"));
-}
-
-TEST_CASE("more evidence files than are listed denies the model, naming the limit", "[policy][evidence][flood]") {
-  Flood w;
-  for (std::size_t i = 0; i + 3 < limits::kMaxEvidenceFiles + 1; ++i) {
-    write_file(w.dir / junk_name(i), "{}");
-  }
-  const policy::RuleResult r = incomplete(w);
-  CHECK(r.reason == "evidence.incomplete");
-  CHECK_THAT(r.message, Catch::Contains("too many evidence files (> 16384)"));
-  // One fewer is read in full, and the model passes.
-  fs::remove(w.dir / junk_name(0));
-  CHECK(w.passes());
 }
