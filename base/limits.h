@@ -135,9 +135,9 @@ namespace modelgate::limits {
 // --- evidence (attestations about a model) ----------------------------------------------------
 // *.json files listed per model digest, all stores together. Real models have a handful, but an
 // evidence writer can add junk, and junk must not hide valid evidence: 16,384 is well past the
-// 10,000 junk files the flood test uses, and keeps the per-request evidence fingerprint (one stat
-// per file) near 20 ms. Past it the evidence is incomplete and the model is denied (a reviewer's
-// rejection may be among the unread).
+// 10,000 junk files the flood test uses, and bounds the per-request evidence fingerprint (one stat
+// per file, ~80 ms at the bound). Past it the evidence is incomplete and the model is denied (a
+// reviewer's rejection may be among the unread).
 inline constexpr std::size_t kMaxEvidenceFiles = 16'384;
 // One attestation bundle (provenance with many dependencies is the largest, ~100 KB).
 inline constexpr std::size_t kMaxAttestationBytes = 4u << 20;
