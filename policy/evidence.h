@@ -53,8 +53,8 @@ std::string evidence_fingerprint(const std::vector<std::filesystem::path>& store
 
 // collect_model_facts gathers `policy`'s facts about the model directory `model_dir` whose
 // signature file is `signature_file` (a plain name inside it). Never fails: problems become
-// ModelFacts::model_error, signature_failures or rejected entries. Thread-safe (hashing uses
-// options.hash).
+// ModelFacts::model_error, signature_failures, rejected entries or evidence_error (find_evidence
+// stopped by a bound). Thread-safe (hashing uses options.hash).
 ModelFacts collect_model_facts(const CompiledPolicy& policy, const std::filesystem::path& model_dir,
                                const std::string& signature_file, const EvidenceOptions& options);
 
