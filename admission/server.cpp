@@ -8,7 +8,10 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <memory>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -576,6 +579,15 @@ class ServerImpl {
   }
 
   Result<std::uint16_t> bind(httplib::Server& svr, std::uint16_t port) {
+    // cpp-httplib's default options set SO_REUSEPORT, with which a second `serve` binds a port that
+    // is taken and silently shares its connections. SO_REUSEADDR only: a restart may still bind
+    // over connections in TIME_WAIT, but never over a live listener.
+    auto sock = std::make_shared<int>(-1);
+    svr.set_socket_options([sock](socket_t s) {
+      const int yes = 1;
+      ::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      *sock = s;  // the last socket tried is the one bound
+    });
     int bound = -1;
     if (port == 0) {
       bound = svr.bind_to_any_port(config_.address);
@@ -585,6 +597,13 @@ class ServerImpl {
     if (bound <= 0 || bound > 65535) {
       return make_error(Code::kIo, "cannot listen on " + config_.address + ":" + std::to_string(port) +
                                        " (address in use, not local, or not permitted)");
+    }
+    // cpp-httplib listens with a backlog of 5 (compiled into Debian's library): a burst of new
+    // connections (an apiserver after a rollout, many nodes at once) would wait for SYN retries.
+    // Calling listen() again on a listening socket only sets its backlog.
+    if (*sock < 0 || ::listen(*sock, Server::kListenBacklog) != 0) {
+      return make_error(Code::kIo, "cannot set the listen backlog on " + config_.address + ":" + std::to_string(bound) +
+                                       ": " + std::strerror(errno));
     }
     return static_cast<std::uint16_t>(bound);
   }

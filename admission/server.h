@@ -61,9 +61,13 @@ class Server {
   // kKeepAliveMaxRequests: a connection is closed after this many requests, so load spreads over
   // replicas that came up after the apiserver connected.
   static constexpr std::size_t kKeepAliveMaxRequests = 1000;
+  // kListenBacklog: connections the kernel holds for accept() on each listener (capped by
+  // net.core.somaxconn); cpp-httplib's own 5 would make a burst of new connections wait.
+  static constexpr int kListenBacklog = 1024;
 
   // start loads the TLS credentials (config.tls_cert_file / tls_key_file), binds
-  // config.address:config.port (0 = any free port; see port()) and the metrics port, and starts
+  // config.address:config.port (0 = any free port; see port()) and the metrics port (never a port
+  // another listener holds: no SO_REUSEPORT; kIo "cannot listen on ..."), and starts
   // serving. Errors: the credentials' errors (kNotFound, kIo, kMalformed, kMismatch, kLimit, with
   // the file named), kIo when a port cannot be bound, kMalformed when handlers are missing.
   // `metrics` must not be null; `logger` must outlive the Server.

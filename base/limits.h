@@ -133,10 +133,17 @@ inline constexpr std::size_t kMaxCatalogDatasets = 100'000;
 namespace modelgate::limits {
 
 // --- evidence (attestations about a model) ----------------------------------------------------
-// Attestation files per model digest in one store directory; real models have a handful.
-inline constexpr std::size_t kMaxEvidenceFiles = 256;
+// *.json files listed per model digest, all stores together. Real models have a handful, but an
+// evidence writer can add junk, and junk must not hide valid evidence: 16,384 is well past the
+// 10,000 junk files the flood test uses, and bounds the per-request evidence fingerprint (one stat
+// per file, ~80 ms at the bound). Past it the evidence is incomplete and the model is denied (a
+// reviewer's rejection may be among the unread).
+inline constexpr std::size_t kMaxEvidenceFiles = 16'384;
 // One attestation bundle (provenance with many dependencies is the largest, ~100 KB).
 inline constexpr std::size_t kMaxAttestationBytes = 4u << 20;
+// Bytes read per model digest, all evidence files together (smallest files first): 16,384 files
+// of 16 KB; bounds the parsing an evidence writer can buy (docs/performance.md). Past it, as above.
+inline constexpr std::size_t kMaxEvidenceBytes = 256u << 20;
 // resolvedDependencies / materials per provenance, test names per test result.
 inline constexpr std::size_t kMaxProvenanceDependencies = 4096;
 inline constexpr std::size_t kMaxTestResultEntries = 4096;

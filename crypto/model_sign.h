@@ -42,13 +42,27 @@ struct SignedModelBundle {
 // manifest's (canonical) order. Pure; thread-safe.
 std::string build_statement_payload(const Manifest& manifest, const std::vector<std::string>& recorded_ignores);
 
+// check_signature_size checks, before anything is hashed, that a signature over resources named
+// `names` (files, or "<path>:<start>:<end>" shards) could be read back by verification, which reads
+// at most limits::kMaxBundleBytes of model.sig and limits::kMaxDssePayloadBytes of statement: it
+// computes the statement's size but for the serialization block, the signer's material and the
+// JSON escaping of non-ASCII names (a lower bound; sign_model checks the real bundle too).
+// Errors: kLimit ("too many resources for one signature (N need at least X bytes > M ...)"). Pure.
+[[nodiscard]] Result<void> check_signature_size(const std::vector<std::string>& names, HashType type);
+
+// statement_size_floor is the bytes of the statement's resource list alone: what
+// check_signature_size holds to the limits. Pure.
+std::size_t statement_size_floor(const std::vector<std::string>& names, HashType type);
+
 // sign_model hashes `model_path` with options.serialization and an ignore set of the user paths,
 // the signature file when `signature_path` lies inside the model, and the git defaults (all of
 // which are recorded in serialization.ignore_paths, sorted), signs the statement with ECDSA and the
 // curve hash (P-256/384/521; the signature is self-checked) and returns the bundle. The caller
-// writes it. Errors: kUnsupported (key type), kMismatch (certificate key ≠ private key),
-// kMalformed (a bad ignore path; nothing to sign: model_signing #662 refuses empty models), and
-// hash_model's errors (kNotFound, kIo, kUnsupported symlink, ...). Thread-safe.
+// writes it. A model whose signature verification could not read back (check_signature_size, from
+// the walk, before hashing; then the real payload and bundle) is refused with kLimit: what sign
+// writes, verify reads. Errors: kUnsupported (key type), kMismatch (certificate key ≠ private key),
+// kMalformed (a bad ignore path; nothing to sign: model_signing #662 refuses empty models), kLimit,
+// and hash_model's errors (kNotFound, kIo, kUnsupported symlink, ...). Thread-safe.
 [[nodiscard]] Result<SignedModelBundle> sign_model(const std::filesystem::path& model_path,
                                                    const std::filesystem::path& signature_path,
                                                    const ModelSigner& signer, const SignOptions& options);

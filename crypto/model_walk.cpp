@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <system_error>
@@ -86,6 +87,71 @@ std::string too_many(std::string_view what, std::size_t n, std::size_t max) {
   return "too many " + std::string(what) + " (" + std::to_string(n) + " > " + std::to_string(max) + ")";
 }
 
+// Symlinks (when allowed) follow OMS v1.0: a link may not lead out of the model root, a link to a
+// directory is never a way around the signed list (outside, ignored or a cycle: refused), and
+// nothing is skipped without a reason. Targets are judged by their real path: every link on the
+// way resolved (realpath), then checked to be the very object the walk stat'ed.
+
+// ModelRoot is the model directory's real path (no symlinks, no trailing slash but for "/").
+struct ModelRoot {
+  std::string real;
+
+  // contains: `path` (a real path) lies strictly below the root.
+  bool contains(const std::string& path) const {
+    if (real == "/") {
+      return path.size() > 1 && path[0] == '/';
+    }
+    return path.size() > real.size() + 1 && path.compare(0, real.size(), real) == 0 && path[real.size()] == '/';
+  }
+  // relative: `path` (contained) relative to the root.
+  std::string relative(const std::string& path) const { return path.substr(real == "/" ? 1 : real.size() + 1); }
+  std::string join(const std::string& rel) const {
+    if (rel.empty()) {
+      return real;
+    }
+    return real == "/" ? "/" + rel : real + "/" + rel;
+  }
+
+  // resolve returns the real path of the link `rel` (model-relative, reached through real
+  // directories only), which must be the object `target` that following it gave.
+  Result<std::string> resolve(const std::string& rel, const struct stat& target) const {
+    std::unique_ptr<char, decltype(&std::free)> r(::realpath(join(rel).c_str(), nullptr), &std::free);
+    if (!r) {
+      const int e = errno;
+      if (e == ENOENT || e == ENOTDIR || e == ELOOP) {
+        return at(Code::kIo, rel, "changed while walking (replaced)");
+      }
+      return at(Code::kIo, rel, "cannot resolve symlink: " + errno_text(e));
+    }
+    std::string real_path(r.get());
+    struct stat again {};
+    if (::stat(real_path.c_str(), &again) != 0 || again.st_dev != target.st_dev || again.st_ino != target.st_ino) {
+      return at(Code::kIo, rel, "changed while walking (replaced)");
+    }
+    return real_path;
+  }
+};
+
+// open_root_real finds the real path of the opened model directory `fd` named `model_path`.
+Result<ModelRoot> root_of(const std::filesystem::path& model_path, int fd) {
+  std::unique_ptr<char, decltype(&std::free)> r(::realpath(model_path.c_str(), nullptr), &std::free);
+  struct stat opened {};
+  struct stat named {};
+  if (!r || ::fstat(fd, &opened) != 0 || ::stat(r.get(), &named) != 0 || opened.st_dev != named.st_dev ||
+      opened.st_ino != named.st_ino) {
+    return make_error(Code::kIo, "changed while walking (replaced)");
+  }
+  return ModelRoot{r.get()};
+}
+
+// check_file_link refuses a link to a regular file whose real path `real` is outside the model.
+Result<void> check_file_link(const ModelRoot& root, const std::string& rel, const std::string& real) {
+  if (!root.contains(real)) {
+    return at(Code::kUnsupported, rel, "is a symlink to a file outside the model");
+  }
+  return ok_status();
+}
+
 struct DirCloser {
   void operator()(DIR* d) const { closedir(d); }
 };
@@ -96,7 +162,34 @@ struct Walker {
   const WalkOptions& options;
   std::unordered_set<std::string> ignored;
   ModelTree& tree;
+  ModelRoot root;
   std::size_t entries = 0;
+
+  // check_dir_link judges the link `rel`, in the directory `prefix`, to the directory `real`. It is
+  // not descended (§2.1), which is sound only when everything below its target is walked anyway
+  // under its own names: inside the model, not ignored, and not a directory above the link.
+  Result<void> check_dir_link(const std::string& rel, const std::string& prefix, const std::string& real) const {
+    if (real != root.real && !root.contains(real)) {
+      return at(Code::kUnsupported, rel, "is a symlink to a directory outside the model");
+    }
+    const std::string here = root.join(prefix);
+    if (real == root.real || here == real || (here.size() > real.size() && here.compare(0, real.size(), real) == 0 &&
+                                               here[real.size()] == '/')) {
+      return at(Code::kUnsupported, rel, "is a symlink cycle (its target directory contains it)");
+    }
+    const std::string target = root.relative(real);
+    for (std::size_t slash = target.find('/');; slash = target.find('/', slash + 1)) {
+      const std::string up = target.substr(0, slash);
+      if (ignored.count(up) != 0) {
+        return at(Code::kUnsupported, rel,
+                  "is a symlink to an ignored directory (" + quote_file_name(up) + "), whose files are not signed");
+      }
+      if (slash == std::string::npos) {
+        break;
+      }
+    }
+    return ok_status();
+  }
 
   Result<void> add_file(std::string rel, bool via_symlink, const struct stat& st) {
     if (tree.files.size() >= limits::kMaxModelFiles) {
@@ -182,12 +275,16 @@ struct Walker {
           return at(Code::kIo, rel, "cannot stat symlink target: " + errno_text(e));
         }
         if (S_ISDIR(target.st_mode)) {
-          continue;  // §2.1: a symlinked directory is neither descended nor an entry
+          MG_ASSIGN_OR_RETURN(const std::string real, root.resolve(rel, target));
+          MG_TRY(check_dir_link(rel, prefix, real));
+          continue;  // §2.1: neither descended nor an entry; its target is walked under its own names
         }
         if (!S_ISREG(target.st_mode)) {
           return at(Code::kUnsupported, rel,
                     "is a symlink to " + std::string(type_name(target.st_mode)) + ", not to a regular file");
         }
+        MG_ASSIGN_OR_RETURN(const std::string real, root.resolve(rel, target));
+        MG_TRY(check_file_link(root, rel, real));
         MG_TRY(add_file(std::move(rel), true, target));
       } else if (S_ISDIR(st.st_mode)) {
         if (depth + 1 > limits::kMaxModelDepth) {
@@ -410,8 +507,12 @@ Result<ModelTree> walk_model(const std::filesystem::path& model_path, const Walk
   if (!walk_fd.valid()) {
     return make_error(Code::kIo, "cannot open directory: " + errno_text(errno));
   }
+  ModelRoot root;
+  if (options.allow_symlinks) {
+    MG_ASSIGN_OR_RETURN(root, root_of(model_path, fd.get()));
+  }
   tree.root = std::move(fd);
-  Walker walker{options, std::move(ignored), tree};
+  Walker walker{options, std::move(ignored), tree, std::move(root)};
   MG_TRY(walker.walk_dir(std::move(walk_fd), "", 0));
   return tree;
 }
@@ -439,6 +540,10 @@ Result<ModelTree> resolve_model_files(const std::filesystem::path& model_root, s
     tree.total_bytes = f.stamp.size;
     tree.files.push_back(std::move(f));
     return tree;
+  }
+  ModelRoot root;
+  if (allow_symlinks) {
+    MG_ASSIGN_OR_RETURN(root, root_of(model_root, tree.root.get()));
   }
   std::unordered_set<std::string_view> seen;
   for (const std::string& name : names) {
@@ -489,6 +594,10 @@ Result<ModelTree> resolve_model_files(const std::filesystem::path& model_root, s
     }
     if (!S_ISREG(fst.st_mode)) {
       return at(Code::kUnsupported, name, "is " + std::string(type_name(fst.st_mode)) + ", not a regular file");
+    }
+    if (via_symlink) {
+      MG_ASSIGN_OR_RETURN(const std::string real, root.resolve(name, fst));
+      MG_TRY(check_file_link(root, name, real));
     }
     ModelFile f;
     f.name = name;

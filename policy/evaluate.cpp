@@ -106,6 +106,12 @@ class Evaluator {
     if (p_.require.max_age) {
       out.rules.push_back(max_age());
     }
+    if (f_.evidence_error && f_.root) {
+      // Not a rule of the policy: what was not read may be a rejection, so nothing can pass.
+      out.rules.push_back(error("evidence", "evidence.incomplete",
+                                "cannot read all evidence for " + short_digest(*f_.root) + ": " +
+                                    f_.evidence_error->message + "; remove the junk from the evidence store"));
+    }
     return out;
   }
 

@@ -3,8 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <set>
 #include <system_error>
+#include <tuple>
 
 #include "base/join.h"
 #include "base/limits.h"
@@ -32,7 +36,9 @@ fs::path evidence_dir(const fs::path& store, std::string_view hex) { return stor
 
 bool valid_hex_digest(std::string_view hex) { return hex.size() == 64 && crypto::is_lower_hex(hex); }
 
-std::vector<fs::path> list_evidence_files(const fs::path& dir) {
+// list_evidence_files lists the *.json names of `dir` (dot-files skipped), sorted; it stops after
+// `room` + 1, which tells the caller that the limit was passed.
+std::vector<fs::path> list_evidence_files(const fs::path& dir, std::size_t room) {
   std::vector<fs::path> out;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -48,7 +54,7 @@ std::vector<fs::path> list_evidence_files(const fs::path& dir) {
       continue;
     }
     out.push_back(it->path());
-    if (out.size() > limits::kMaxEvidenceFiles) {
+    if (out.size() > room) {
       break;  // the caller reports the limit
     }
   }
@@ -57,6 +63,16 @@ std::vector<fs::path> list_evidence_files(const fs::path& dir) {
 }
 
 std::string file_label(const fs::path& p) { return p.filename().string(); }
+
+// names_root: a subject of the (not yet verified) statement carries `root` as its sha256 digest.
+// A pre-filter only: the verified statement is checked again.
+bool names_root(const crypto::Statement& st, const crypto::Sha256Digest& root) {
+  const std::string want = crypto::to_hex(root);
+  return std::any_of(st.subjects.begin(), st.subjects.end(), [&](const crypto::StatementSubject& s) {
+    auto it = s.digest.find("sha256");
+    return it != s.digest.end() && crypto::constant_time_equal(crypto::as_bytes(it->second), crypto::as_bytes(want));
+  });
+}
 
 // Candidate is one trusted method an attestation may be verified under, with the name it counts for.
 struct Candidate {
@@ -211,9 +227,9 @@ class Gatherer {
   // attestations reads every evidence file for f.root and keeps what verifies.
   void attestations(ModelFacts& f, const crypto::Manifest* local, std::vector<std::string> lineage) {
     const std::string hex = crypto::to_hex(*f.root);
-    std::vector<EvidenceFile> files = find_evidence(o_.stores, hex, f.rejected);
-    for (const EvidenceFile& file : files) {
-      one_file(f, file, local);
+    auto all = find_evidence(o_.stores, hex, f.rejected, [&](const EvidenceFile& file) { one_file(f, file, local); });
+    if (!all.ok()) {
+      f.evidence_error = std::move(all).error();
     }
     if (p_.require.base_models) {
       base_models(f, hex, std::move(lineage));
@@ -240,6 +256,11 @@ class Gatherer {
     std::vector<Candidate> cands = candidates_for(peek->predicate_type, f);
     if (cands.empty()) {
       return;  // evidence this policy does not ask for
+    }
+    if (!names_root(*peek, *f.root)) {
+      // Before any signature work: junk filed under a digest it is not about costs a parse only.
+      f.rejected.push_back(Rejection{label, make_error(Code::kMismatch, "its subject is not this model's digest")});
+      return;
     }
     std::optional<Error> first;
     bool all_key_mismatch = true;
@@ -354,30 +375,69 @@ class Gatherer {
 
 }  // namespace
 
-std::vector<EvidenceFile> find_evidence(const std::vector<fs::path>& stores, std::string_view hex,
-                                        std::vector<Rejection>& unreadable) {
-  std::vector<EvidenceFile> out;
+Result<void> find_evidence(const std::vector<fs::path>& stores, std::string_view hex,
+                           std::vector<Rejection>& unreadable, const std::function<void(const EvidenceFile&)>& visit) {
   if (!valid_hex_digest(hex)) {
-    return out;
+    return ok_status();
   }
-  std::size_t seen = 0;
-  for (const fs::path& store : stores) {
-    for (const fs::path& p : list_evidence_files(evidence_dir(store, hex))) {
-      if (++seen > limits::kMaxEvidenceFiles) {
-        unreadable.push_back(Rejection{file_label(p), make_error(Code::kLimit, "too many evidence files (more than " +
-                                                                                  std::to_string(limits::kMaxEvidenceFiles) +
-                                                                                  "); the rest were not read")});
-        return out;
-      }
-      auto bytes = read_regular_file(p, limits::kMaxAttestationBytes);
-      if (!bytes.ok()) {
-        unreadable.push_back(Rejection{file_label(p), std::move(bytes).error()});
+  // Listing and stat cost microseconds per file; reading and parsing are what junk could inflate,
+  // so they come smallest first, under a byte budget, and once per distinct content.
+  struct Listed {
+    std::uint64_t size;
+    std::size_t store;
+    fs::path path;
+  };
+  std::vector<Listed> listed;
+  for (std::size_t s = 0; s < stores.size(); ++s) {
+    std::vector<fs::path> names =
+        list_evidence_files(evidence_dir(stores[s], hex), limits::kMaxEvidenceFiles - listed.size());
+    if (listed.size() + names.size() > limits::kMaxEvidenceFiles) {
+      return make_error(Code::kLimit, "too many evidence files (> " + std::to_string(limits::kMaxEvidenceFiles) + ")");
+    }
+    for (fs::path& p : names) {
+      struct stat st {};
+      if (::stat(p.c_str(), &st) != 0) {
+        const std::string why = std::strerror(errno);
+        unreadable.push_back(Rejection{file_label(p), make_error(Code::kIo, "cannot stat: " + why)});
         continue;
       }
-      out.push_back(EvidenceFile{p, std::move(bytes).value()});
+      if (!S_ISREG(st.st_mode)) {
+        const char* what = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
+        unreadable.push_back(Rejection{file_label(p), make_error(Code::kIo, what)});
+        continue;
+      }
+      listed.push_back(Listed{static_cast<std::uint64_t>(st.st_size), s, std::move(p)});
     }
   }
-  return out;
+  std::sort(listed.begin(), listed.end(), [](const Listed& a, const Listed& b) {
+    return std::tie(a.size, a.store, a.path) < std::tie(b.size, b.store, b.path);
+  });
+  std::set<crypto::Sha256Digest> seen;
+  std::uint64_t read = 0;
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    const Listed& l = listed[i];
+    if (l.size > limits::kMaxAttestationBytes) {
+      const std::string why = "file too large (" + std::to_string(l.size) + " > " +
+                              std::to_string(limits::kMaxAttestationBytes) + " bytes)";
+      unreadable.push_back(Rejection{file_label(l.path), make_error(Code::kLimit, why)});
+      continue;
+    }
+    if (read + l.size > limits::kMaxEvidenceBytes) {
+      return make_error(Code::kLimit, "too many evidence bytes (> " + std::to_string(limits::kMaxEvidenceBytes) +
+                                          "); " + std::to_string(listed.size() - i) + " files were not read");
+    }
+    auto bytes = read_regular_file(l.path, limits::kMaxAttestationBytes);
+    if (!bytes.ok()) {
+      unreadable.push_back(Rejection{file_label(l.path), std::move(bytes).error()});
+      continue;
+    }
+    read += bytes->size();
+    if (!seen.insert(crypto::Sha256::hash(crypto::as_bytes(*bytes))).second) {
+      continue;  // the same bytes decide the same way
+    }
+    visit(EvidenceFile{l.path, std::move(bytes).value()});
+  }
+  return ok_status();
 }
 
 std::string evidence_fingerprint(const std::vector<fs::path>& stores, std::string_view hex) {
@@ -385,17 +445,23 @@ std::string evidence_fingerprint(const std::vector<fs::path>& stores, std::strin
   if (!valid_hex_digest(hex)) {
     return "";
   }
+  const auto add = [&h](const std::string& name, const struct stat& st) {
+    const std::string line = name + '\0' + std::to_string(st.st_size) + ':' + std::to_string(st.st_ino) + ':' +
+                             std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + ':' +
+                             std::to_string(st.st_ctim.tv_sec) + '.' + std::to_string(st.st_ctim.tv_nsec) + '\n';
+    h.update(crypto::as_bytes(line));
+  };
   for (const fs::path& store : stores) {
-    for (const fs::path& p : list_evidence_files(evidence_dir(store, hex))) {
-      struct stat st {};
+    const fs::path dir = evidence_dir(store, hex);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0) {
+      add(dir.string(), st);  // a file added or removed, even past the listing limit
+    }
+    for (const fs::path& p : list_evidence_files(dir, limits::kMaxEvidenceFiles)) {
       if (::stat(p.c_str(), &st) != 0) {
         continue;
       }
-      const std::string line = p.string() + '\0' + std::to_string(st.st_size) + ':' + std::to_string(st.st_ino) +
-                               ':' + std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +
-                               ':' + std::to_string(st.st_ctim.tv_sec) + '.' + std::to_string(st.st_ctim.tv_nsec) +
-                               '\n';
-      h.update(crypto::as_bytes(line));
+      add(p.string(), st);
     }
   }
   return crypto::to_hex(h.final());

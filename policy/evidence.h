@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,22 +33,28 @@ struct EvidenceFile {
   std::string bytes;
 };
 
-// find_evidence lists and reads the regular *.json files of <store>/sha256/<hex>/ in every store
-// (sorted by name within a store; dot-files skipped; each ≤ limits::kMaxAttestationBytes, at most
-// limits::kMaxEvidenceFiles in all). A missing directory is no evidence, not an error. Files that
-// cannot be read are returned in `unreadable` with the reason. Thread-safe.
-std::vector<EvidenceFile> find_evidence(const std::vector<std::filesystem::path>& stores, std::string_view hex,
-                                        std::vector<Rejection>& unreadable);
+// find_evidence visits the regular *.json files of <store>/sha256/<hex>/ in every store (dot-files
+// skipped), one at a time and smallest first (then in store order and by name), so that junk can
+// neither hide small real attestations behind big files nor hold more than one file in memory.
+// Bounds: at most limits::kMaxEvidenceFiles listed in all, each ≤ limits::kMaxAttestationBytes,
+// limits::kMaxEvidenceBytes read in all; a file whose bytes equal an earlier one's is not visited
+// again (it would decide the same). A missing directory is no evidence, not an error. Files that
+// cannot be read are appended to `unreadable` with the reason; a bound that stops the reading
+// returns kLimit (the evidence is incomplete). Thread-safe if `visit` is.
+[[nodiscard]] Result<void> find_evidence(const std::vector<std::filesystem::path>& stores, std::string_view hex,
+                                         std::vector<Rejection>& unreadable,
+                                         const std::function<void(const EvidenceFile&)>& visit);
 
-// evidence_fingerprint is a SHA-256 over the names, sizes, mtimes and ctimes of the files
-// find_evidence would read for `hex`: equal fingerprints mean the same evidence set (verdict cache
-// keys). Thread-safe.
+// evidence_fingerprint is a SHA-256 over each evidence directory's identity and mtime/ctime (an
+// added or removed file) and the names, sizes, inodes, mtimes and ctimes of the files find_evidence
+// would list for `hex`: equal fingerprints mean the same evidence set (verdict cache keys). Costs
+// one stat per listed file (≤ limits::kMaxEvidenceFiles). Thread-safe.
 std::string evidence_fingerprint(const std::vector<std::filesystem::path>& stores, std::string_view hex);
 
 // collect_model_facts gathers `policy`'s facts about the model directory `model_dir` whose
 // signature file is `signature_file` (a plain name inside it). Never fails: problems become
-// ModelFacts::model_error, signature_failures or rejected entries. Thread-safe (hashing uses
-// options.hash).
+// ModelFacts::model_error, signature_failures, rejected entries or evidence_error (find_evidence
+// stopped by a bound). Thread-safe (hashing uses options.hash).
 ModelFacts collect_model_facts(const CompiledPolicy& policy, const std::filesystem::path& model_dir,
                                const std::string& signature_file, const EvidenceOptions& options);
 

@@ -89,6 +89,9 @@ struct ModelFacts {
   std::vector<ApprovalFact> approvals;
   std::vector<TestResultFact> test_results;
   std::vector<Rejection> rejected;  // evidence for this root that no trusted method verified
+  // evidence_error: the evidence for this root could not be read in full (a limit was reached), so
+  // what is missing may be a rejection: the model cannot pass (fail closed).
+  std::optional<Error> evidence_error;
   std::vector<BaseModelFacts> base_models;
   std::shared_ptr<const DatasetCatalog> catalog;
   std::int64_t now = 0;  // unix seconds the facts were gathered at (maxAge is measured from it)

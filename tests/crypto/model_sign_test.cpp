@@ -303,6 +303,7 @@ TEST_CASE("signing upstream's fixture models reproduces upstream's resources and
   };
   std::size_t seen = 0;
   std::size_t refused = 0;
+  std::size_t left_model = 0;
   for (const auto& e : fs::directory_iterator(goldens)) {
     ++seen;
     std::string name = e.path().filename().string();
@@ -330,6 +331,14 @@ TEST_CASE("signing upstream's fixture models reproduces upstream's resources and
       CHECK_THAT(r.error().message, Catch::Contains("nothing to sign"));
       continue;
     }
+    if (base == "symlink_model_folder") {
+      // Upstream follows symlink_file -> ../external/file out of the model; OMS v1.0 and we do not.
+      ++left_model;
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == Code::kUnsupported);
+      CHECK(r.error().message == "model: symlink_file: is a symlink to a file outside the model");
+      continue;
+    }
     INFO((r.ok() ? std::string() : r.error().message));
     REQUIRE(r.ok());
     Json ours = Json::parse(r.value().payload);
@@ -339,6 +348,7 @@ TEST_CASE("signing upstream's fixture models reproduces upstream's resources and
   }
   CHECK(seen == 21);
   CHECK(refused == 7);
+  CHECK(left_model == 3);
 }
 
 TEST_CASE("tamper matrix: every change to a signed model is rejected with a reason naming it",
@@ -620,8 +630,8 @@ TEST_CASE("symlinks are refused unless both signer and verifier allow them", "[m
   TempDir t;
   fs::path m = t / "m";
   make_model(m);
-  write_file(t / "outside.txt", "linked content\n");
-  fs::create_symlink(t / "outside.txt", m / "link.txt");
+  write_file(m / "data/linked.txt", "linked content\n");
+  fs::create_symlink("data/linked.txt", m / "link.txt");
   auto refused = sign_model(m, m / "model.sig", KeySigner{private_key(pki().p256)}, {});
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code == Code::kUnsupported);
@@ -644,7 +654,7 @@ TEST_CASE("symlinks are refused unless both signer and verifier allow them", "[m
   for (const auto& res : r.value().manifest().resources) {
     if (res.name == "link.txt") {
       found = true;
-      CHECK(to_hex(res.digest) == sha256sum(t / "outside.txt"));
+      CHECK(to_hex(res.digest) == sha256sum(m / "data/linked.txt"));
     }
   }
   CHECK(found);

@@ -72,9 +72,9 @@ TEST_CASE("the walk records each file's identity as stat sees it") {
 
 TEST_CASE("a symlink to a file is an error naming it unless symlinks are allowed") {
   TempDir dir;
-  write_file(dir / "outside", "target");
+  write_file(dir / "m/weights/real", "r");
   write_file(dir / "m/sub/real", "r");
-  fs::create_symlink("../../outside", dir / "m/sub/link");
+  fs::create_symlink("../weights/real", dir / "m/sub/link");
   auto refused = crypto::walk_model(dir / "m", opts());
   REQUIRE(!refused.ok());
   CHECK(refused.error().code == Code::kUnsupported);
@@ -82,27 +82,113 @@ TEST_CASE("a symlink to a file is an error naming it unless symlinks are allowed
 
   auto allowed = crypto::walk_model(dir / "m", opts(true));
   REQUIRE(allowed.ok());
-  CHECK(names_of(allowed.value()) == std::vector<std::string>{"sub/link", "sub/real"});
+  CHECK(names_of(allowed.value()) == std::vector<std::string>{"sub/link", "sub/real", "weights/real"});
   const auto& link = *std::find_if(allowed->files.begin(), allowed->files.end(),
                                    [](const auto& f) { return f.name == "sub/link"; });
   struct stat st {};
-  REQUIRE(::stat((dir / "outside").c_str(), &st) == 0);
+  REQUIRE(::stat((dir / "m/weights/real").c_str(), &st) == 0);
   CHECK(link.via_symlink);
   CHECK(link.stamp == crypto::stamp_of(st));  // the target's identity, under the link's name
 }
 
-TEST_CASE("a symlinked directory is skipped silently when symlinks are allowed, and is an error otherwise") {
+TEST_CASE("an allowed symlink to a file outside the model is refused, however it gets there") {
   TempDir dir;
-  write_file(dir / "elsewhere/secret", "s");
+  write_file(dir / "outside", "target");
+  write_file(dir / "m/sub/real", "r");
+  SECTION("relative") { fs::create_symlink("../../outside", dir / "m/sub/link"); }
+  SECTION("absolute") { fs::create_symlink("/etc/hostname", dir / "m/sub/link"); }
+  SECTION("through a chain of links") {
+    fs::create_symlink("hop", dir / "m/sub/link");
+    fs::create_symlink("../../outside", dir / "m/sub/hop");
+  }
+  auto r = crypto::walk_model(dir / "m", opts(true));
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK_THAT(r.error().message, Catch::StartsWith("sub/"));
+  CHECK_THAT(r.error().message, Catch::EndsWith(": is a symlink to a file outside the model"));
+}
+
+TEST_CASE("an allowed symlink to a file inside the model may be absolute or go through a directory link") {
+  TempDir dir;
+  write_file(dir / "m/blobs/abc", "bytes");
+  fs::create_directories(dir / "m/snap");
+  fs::create_directory_symlink("blobs", dir / "m/store");
+  fs::create_symlink("../store/abc", dir / "m/snap/weights.bin");
+  fs::create_symlink((fs::canonical(dir.path()) / "m/blobs/abc").string(), dir / "m/snap/abs.bin");
+  auto r = crypto::walk_model(dir / "m", opts(true));
+  REQUIRE(r.ok());
+  // store/ is a link to a directory the walk lists anyway: its files are there under their own names.
+  CHECK(names_of(r.value()) == std::vector<std::string>{"blobs/abc", "snap/abs.bin", "snap/weights.bin"});
+}
+
+TEST_CASE("an allowed symlink to a directory outside the model, or to an ignored one, is refused, not skipped") {
+  TempDir dir;
+  write_file(dir / "elsewhere/evil.py", "import os");
   write_file(dir / "m/f", "f");
-  fs::create_directory_symlink("../elsewhere", dir / "m/dirlink");
-  auto allowed = crypto::walk_model(dir / "m", opts(true));
-  REQUIRE(allowed.ok());
-  CHECK(names_of(allowed.value()) == std::vector<std::string>{"f"});
-  auto refused = crypto::walk_model(dir / "m", opts(false));
+  write_file(dir / "m/.cache/evil.py", "import os");
+  SECTION("outside") {
+    fs::create_directory_symlink("../elsewhere", dir / "m/plugins");
+    auto r = crypto::walk_model(dir / "m", opts(true, {".cache"}));
+    REQUIRE(!r.ok());
+    CHECK(r.error().code == Code::kUnsupported);
+    CHECK(r.error().message == "plugins: is a symlink to a directory outside the model");
+  }
+  SECTION("absolute") {
+    fs::create_directory_symlink("/etc", dir / "m/plugins");
+    auto r = crypto::walk_model(dir / "m", opts(true, {".cache"}));
+    REQUIRE(!r.ok());
+    CHECK(r.error().message == "plugins: is a symlink to a directory outside the model");
+  }
+  SECTION("ignored") {
+    fs::create_directory_symlink(".cache", dir / "m/plugins");
+    auto r = crypto::walk_model(dir / "m", opts(true, {".cache"}));
+    REQUIRE(!r.ok());
+    CHECK(r.error().code == Code::kUnsupported);
+    CHECK(r.error().message ==
+          "plugins: is a symlink to an ignored directory (\".cache\"), whose files are not signed");
+  }
+  auto refused = crypto::walk_model(dir / "m", opts(false, {".cache"}));
   REQUIRE(!refused.ok());
-  CHECK(refused.error().code == Code::kUnsupported);
-  CHECK(refused.error().message == "dirlink: is a symlink and symlinks are not allowed");
+  CHECK(refused.error().message == "plugins: is a symlink and symlinks are not allowed");
+}
+
+TEST_CASE("an allowed symlink that loops back to a directory containing it is refused as a cycle") {
+  TempDir dir;
+  write_file(dir / "m/a/b/f", "f");
+  SECTION("to the model root") { fs::create_directory_symlink("../..", dir / "m/a/b/loop"); }
+  SECTION("to its own directory") { fs::create_directory_symlink(".", dir / "m/a/b/loop"); }
+  SECTION("to a parent, by an absolute path") {
+    fs::create_directory_symlink((fs::canonical(dir.path()) / "m/a").string(), dir / "m/a/b/loop");
+  }
+  auto r = crypto::walk_model(dir / "m", opts(true));
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK(r.error().message == "a/b/loop: is a symlink cycle (its target directory contains it)");
+}
+
+TEST_CASE("symlinks that point at each other are refused as a loop") {
+  TempDir dir;
+  write_file(dir / "m/f", "f");
+  fs::create_symlink("b", dir / "m/a");
+  fs::create_symlink("a", dir / "m/b");
+  auto r = crypto::walk_model(dir / "m", opts(true));
+  REQUIRE(!r.ok());
+  CHECK(r.error().code == Code::kUnsupported);
+  CHECK_THAT(r.error().message, Catch::EndsWith(": is a symlink loop"));
+}
+
+TEST_CASE("a model given through a symlink keeps its own root: links inside are judged against the target") {
+  TempDir dir;
+  write_file(dir / "real/blobs/abc", "bytes");
+  fs::create_directories(dir / "real/snap");
+  fs::create_symlink("../blobs/abc", dir / "real/snap/w.bin");
+  fs::create_directory_symlink("real", dir / "alias");
+  auto r = crypto::walk_model(dir / "alias", opts(true));
+  REQUIRE(r.ok());
+  CHECK(names_of(r.value()) == std::vector<std::string>{"blobs/abc", "snap/w.bin"});
+  auto snap = crypto::walk_model(dir / "alias/snap", opts(true));
+  REQUIRE(!snap.ok());
+  CHECK_THAT(snap.error().message, Catch::Contains("w.bin: is a symlink to a file outside the model"));
 }
 
 TEST_CASE("a dangling symlink is an error even when symlinks are allowed") {
@@ -338,6 +424,12 @@ TEST_CASE("resolving named files finds exactly those names and refuses escaping 
     CHECK(bad.error().code == c.code);
     CHECK(bad.error().message == c.message);
   }
+  fs::create_symlink("../secret", dir / "m/escape");
+  const std::vector<std::string> escape{"escape"};
+  auto out = crypto::resolve_model_files(dir / "m", escape, true);
+  REQUIRE(!out.ok());
+  CHECK(out.error().code == Code::kUnsupported);
+  CHECK(out.error().message == "escape: is a symlink to a file outside the model");
   const std::vector<std::string> twice{"a", "a"};
   auto dup = crypto::resolve_model_files(dir / "m", twice, false);
   REQUIRE(!dup.ok());

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -25,6 +26,7 @@
 #include "crypto/slsa_provenance.h"
 #include "policy/evidence_fixtures.h"
 #include "test_support.h"
+#include "wait_until.h"
 
 namespace {
 
@@ -301,6 +303,26 @@ TEST_CASE("a policy change is picked up on reload; a broken one keeps the last g
   CHECK_THAT(ready->body, Catch::Contains("serving.yaml"));
 }
 
+TEST_CASE("300 junk files in a model's evidence directory do not hide its approval from the real server",
+          "[integration][evidence]") {
+  Stack s;
+  // An evidence writer floods both signed directories the pod mounts, with names sorting first.
+  for (const fs::path& model : {s.pvc / "llama-3-8b", s.pvc}) {
+    auto b = crypto::parse_bundle(read_file(model / "model.sig"));
+    REQUIRE(b.ok());
+    auto sm = crypto::parse_signed_model(b->dsse->payload);
+    REQUIRE(sm.ok());
+    const fs::path dir = s.store / "sha256" / crypto::to_hex(sm->root_digest);
+    for (int i = 0; i < 300; ++i) {
+      write_file(dir / ("0000-junk-" + std::to_string(1000 + i) + ".json"), "{}");
+    }
+  }
+  s.start();
+  Json r = s.review(fixture("pod-create-llm-server.json"));
+  INFO(r.dump());
+  CHECK(r["allowed"] == true);
+}
+
 TEST_CASE("a model still hashing when the deadline passes is denied with progress, and the retry is answered",
           "[integration]") {
   Stack s;
@@ -321,13 +343,10 @@ TEST_CASE("a model still hashing when the deadline passes is denied with progres
   CHECK(first["auditAnnotations"]["reason"] == "verification.pending");
   // Controllers retry; the job went on in the background, so a retry eventually gets the verdict.
   Json last;
-  for (int i = 0; i < 2000; ++i) {
+  wait_until([&] {
     last = s.review(req);
-    if (last["allowed"] == true) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+    return last["allowed"] == true;
+  }, std::chrono::seconds(300), std::chrono::milliseconds(10));
   CHECK(last["allowed"] == true);
 }
 
@@ -490,32 +509,47 @@ TEST_CASE("certificate rotation and policy reloads, good and broken, under load:
     });
   }
 
-  const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); };
+  // Each change is followed by the reload it must cause (counted by result), whatever the
+  // machine's speed: the next change is made only once the reloader has seen this one.
+  const auto changed = [&](const char* metric_name, const char* result, const std::function<void()>& change) {
+    const double before = metric(s, metric_name, {{"result", result}});
+    change();
+    return wait_until([&] { return metric(s, metric_name, {{"result", result}}) > before; });
+  };
+  const char* tls = "modelgate_tls_reloads_total";
+  const std::string broken_cert = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n";
+  const std::string broken_policy =
+      "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata: {name: serving}\nspec: {mode: [\n";
+  const char* pol = "modelgate_policy_reloads_total";
+  int rounds = 0;
   for (int round = 0; round < 6; ++round) {
     // Rotate to b (cert first: for a moment the pair does not match, and must not be taken).
-    replace_file(s.tmp / "tls.crt", cert_b);
-    settle();
-    replace_file(s.tmp / "tls.key", key_b);
-    settle();
-    // A broken certificate file: the current one stays.
-    replace_file(s.tmp / "tls.crt", "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
-    settle();
-    replace_file(s.tmp / "tls.key", key_a);
-    replace_file(s.tmp / "tls.crt", cert_a);
-    settle();
-    // A good policy change that decides the same, then a broken one, then the original.
-    replace_file(policy, good_policy + "# revision " + std::to_string(round) + "\n");
-    settle();
-    replace_file(policy, "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata: {name: serving}\nspec: {mode: [\n");
-    settle();
-    replace_file(policy, good_policy);
-    settle();
+    if (!changed(tls, "failure", [&] { replace_file(s.tmp / "tls.crt", cert_b); }) ||
+        !changed(tls, "success", [&] { replace_file(s.tmp / "tls.key", key_b); }) ||
+        // A broken certificate file: the current one stays.
+        !changed(tls, "failure", [&] { replace_file(s.tmp / "tls.crt", broken_cert); }) ||
+        !changed(tls, "success", [&] {
+          replace_file(s.tmp / "tls.key", key_a);
+          replace_file(s.tmp / "tls.crt", cert_a);
+        }) ||
+        // A good policy change that decides the same, then a broken one, then the original.
+        !changed(pol, "success", [&] { replace_file(policy, good_policy + "# " + std::to_string(round) + "\n"); }) ||
+        !changed(pol, "failure", [&] { replace_file(policy, broken_policy); }) ||
+        !changed(pol, "success", [&] { replace_file(policy, good_policy); })) {
+      break;
+    }
+    ++rounds;
   }
+  // Enough requests to have met every state; a busy machine answers them later, not fewer.
+  const bool enough =
+      wait_until([&] { return out.answered >= 100 || out.transport_errors + out.not_200 + out.wrong > 0; });
   stop = true;
   for (auto& t : clients) {
     t.join();
   }
   reloader.join();
+  CHECK(rounds == 6);  // every change was reloaded as expected (else: which one is in the metrics)
+  CHECK(enough);
 
   INFO("answered " << out.answered << "; first problem: " << out.first_problem);
   CHECK(out.transport_errors == 0);
@@ -523,10 +557,10 @@ TEST_CASE("certificate rotation and policy reloads, good and broken, under load:
   CHECK(out.wrong == 0);
   CHECK(out.answered >= 100);
   // The reloads really happened while requests flowed.
-  CHECK(metric(s, "modelgate_tls_reloads_total", {{"result", "success"}}) >= 12);
-  CHECK(metric(s, "modelgate_tls_reloads_total", {{"result", "failure"}}) >= 6);
-  CHECK(metric(s, "modelgate_policy_reloads_total", {{"result", "success"}}) >= 12);
-  CHECK(metric(s, "modelgate_policy_reloads_total", {{"result", "failure"}}) >= 6);
+  CHECK(metric(s, tls, {{"result", "success"}}) >= 12);
+  CHECK(metric(s, tls, {{"result", "failure"}}) >= 12);
+  CHECK(metric(s, pol, {{"result", "success"}}) >= 12);
+  CHECK(metric(s, pol, {{"result", "failure"}}) >= 6);
 }
 
 TEST_CASE("overload under load: with one hashing job and no queue, new models are denied as overloaded at once, "
@@ -564,14 +598,9 @@ TEST_CASE("overload under load: with one hashing job and no queue, new models ar
     requests.push_back(serving(name, "burst-" + name));
   }
   std::vector<Json> answers(names.size());
-  std::vector<double> seconds(names.size());
   std::vector<std::thread> burst;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    burst.emplace_back([&, i] {
-      const auto t0 = std::chrono::steady_clock::now();
-      answers[i] = s.try_review(requests[i]);
-      seconds[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    });
+    burst.emplace_back([&, i] { answers[i] = s.try_review(requests[i]); });
   }
   for (auto& t : burst) {
     t.join();
@@ -582,10 +611,10 @@ TEST_CASE("overload under load: with one hashing job and no queue, new models ar
     REQUIRE(answers[i].is_object());
     CHECK(answers[i]["allowed"] == false);  // nothing is verified yet, so nothing is admitted
     const std::string reason = answers[i]["auditAnnotations"]["reason"];
+    // Answered at once (overloaded) or at the deadline (pending), never left waiting for the slot
+    // (that would be a verdict). No clock is read: a busy machine is slower, not wrong.
     CHECK((reason == "verification.overloaded" || reason == "verification.pending"));
     overloaded += reason == "verification.overloaded" ? 1 : 0;
-    // Answered at once or at the deadline, never left waiting for the slot.
-    CHECK(seconds[i] < 0.2 + 2.0);
   }
   CHECK(overloaded >= 1);
   CHECK(metric(s, "modelgate_hash_jobs_rejected_total", {}) >= overloaded);
@@ -594,14 +623,12 @@ TEST_CASE("overload under load: with one hashing job and no queue, new models ar
   names.push_back("big");
   for (const std::string& name : names) {
     Json last;
-    for (int attempt = 0; attempt < 600; ++attempt) {
-      last = s.review(serving(name, "retry-" + name + "-" + std::to_string(attempt)));
+    int attempt = 0;
+    wait_until([&] {
+      last = s.review(serving(name, "retry-" + name + "-" + std::to_string(attempt++)));
       const std::string reason = last["auditAnnotations"].value("reason", "");
-      if (reason != "verification.overloaded" && reason != "verification.pending") {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+      return reason != "verification.overloaded" && reason != "verification.pending";
+    }, std::chrono::seconds(300), std::chrono::milliseconds(50));
     INFO(name << ": " << last.dump());
     if (name == "m5") {
       CHECK(last["allowed"] == false);
