@@ -4,6 +4,7 @@
 // webhook looks (--store DIR → DIR/sha256/<hex>/<kind>-<key>.json) or write it to --output.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -112,6 +113,11 @@ Result<Sha256Digest> model_root(const AttestArgs& a) {
     }
     config.ignore_paths.push_back(a.signature_file);
   }
+  // The default signature file is never part of the model (manifest.h), whatever --signature-file says.
+  if (std::find(config.ignore_paths.begin(), config.ignore_paths.end(), kDefaultSignatureFile) ==
+      config.ignore_paths.end()) {
+    config.ignore_paths.emplace_back(kDefaultSignatureFile);
+  }
   MG_ASSIGN_OR_RETURN_CTX(Manifest m, hash_model(a.model, config, {}), "model");
   return m.root_digest();
 }
@@ -152,7 +158,10 @@ int run_attest(const AttestArgs& a) {
   }
   ModelSigner signer = KeySigner{key.value()};
   if (auto ok = check_signer(signer); !ok.ok()) {
-    return usage_error("--private-key: " + ok.error().message);
+    // attest writes bundles like model.sig (ECDSA); attestations other tools sign with Ed25519 or
+    // RSA keys still verify under publicKey signers and reviewer keys.
+    return usage_error("--private-key: " + ok.error().message + "; attestations other tools sign with Ed25519 or "
+                       "RSA keys verify, but modelgate attest signs with ECDSA");
   }
   Sha256Digest root{};
   std::string subject_name;

@@ -11,6 +11,7 @@
 
 #include "admission/cli/commands.h"
 #include "crypto/model_signature.h"
+#include "crypto/x509.h"
 
 namespace modelgate::cli {
 
@@ -80,6 +81,24 @@ Result<void> write_atomically(const std::filesystem::path& path, const std::stri
     return make_error(Code::kIo, "cannot write " + quote_for_message(path.string()) + ": " + ec.message());
   }
   return ok_status();
+}
+
+Result<std::pair<std::string, std::filesystem::path>> parse_root_flag(const std::string& value) {
+  const auto eq = value.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == value.size() || value[0] != '/') {
+    return make_error(Code::kMalformed, "--root " + crypto::quote_for_message(value) + ": expected /policy/root=LOCAL_DIR");
+  }
+  return std::pair<std::string, std::filesystem::path>{value.substr(0, eq),
+                                                       std::filesystem::absolute(value.substr(eq + 1))};
+}
+
+Result<std::int64_t> parse_now_flag(const std::string& value) {
+  auto ms = crypto::parse_rfc3339_ms(value);
+  if (!ms.ok()) {
+    return make_error(Code::kMalformed, "--now " + crypto::quote_for_message(value) +
+                                            ": expected an RFC 3339 time (2026-12-01T00:00:00Z)");
+  }
+  return ms.value() / 1000;
 }
 
 }  // namespace modelgate::cli

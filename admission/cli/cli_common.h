@@ -3,7 +3,9 @@
 // repeatable flags. Not a verb itself; commands.h lists those.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +35,14 @@ void add_model_selection_flags(CLI::App* sub, std::vector<std::string>& ignore_p
 // keep the loader's code and read "<flag> <file>: <what>" (the file named once).
 [[nodiscard]] Result<std::vector<crypto::Certificate>> load_certificate_flags(std::string_view flag,
                                                                               const std::vector<std::string>& files);
+
+// parse_root_flag reads `--root FROM=LOCAL_DIR` (FROM absolute): {FROM, absolute LOCAL_DIR}.
+// Errors: kMalformed ("--root X: expected /policy/root=LOCAL_DIR").
+[[nodiscard]] Result<std::pair<std::string, std::filesystem::path>> parse_root_flag(const std::string& value);
+
+// parse_now_flag reads `--now` (RFC 3339, e.g. 2026-12-01T00:00:00Z) into unix seconds. Errors:
+// kMalformed.
+[[nodiscard]] Result<std::int64_t> parse_now_flag(const std::string& value);
 
 // write_atomically writes `data` to a temporary file beside `path` and renames it into place, so a
 // crash never leaves a half-written signature or attestation. Errors: kIo.
