@@ -90,38 +90,6 @@ Result<Sha256Digest> parse_digest(std::string_view text) {
   return d;
 }
 
-// model_root hashes the model the way its signature file says (when there is one), else as
-// model_signing does by default. The attestation is about the bytes on disk; if they differ from
-// what was signed, the webhook's signature rule says so.
-Result<Sha256Digest> model_root(const AttestArgs& a) {
-  SerializationConfig config;
-  for (std::string_view g : kDefaultGitIgnores) {
-    config.ignore_paths.emplace_back(g);
-  }
-  const fs::path sig = fs::path(a.model) / a.signature_file;
-  auto sig_bytes = read_regular_file(sig, limits::kMaxBundleBytes);
-  if (sig_bytes.ok()) {
-    auto bundle = parse_bundle(sig_bytes.value());
-    if (bundle.ok() && bundle->dsse) {
-      auto sm = parse_signed_model(bundle->dsse->payload);
-      if (sm.ok()) {
-        config = sm->serialization;
-        for (std::string_view g : kDefaultGitIgnores) {
-          config.ignore_paths.emplace_back(g);
-        }
-      }
-    }
-    config.ignore_paths.push_back(a.signature_file);
-  }
-  // The default signature file is never part of the model (manifest.h), whatever --signature-file says.
-  if (std::find(config.ignore_paths.begin(), config.ignore_paths.end(), kDefaultSignatureFile) ==
-      config.ignore_paths.end()) {
-    config.ignore_paths.emplace_back(kDefaultSignatureFile);
-  }
-  MG_ASSIGN_OR_RETURN_CTX(Manifest m, hash_model(a.model, config, {}), "model");
-  return m.root_digest();
-}
-
 // named_digest reads NAME=sha256:HEX.
 Result<Dependency> named_digest(const std::string& flag, const std::string& text, const std::string& role) {
   auto eq = text.find('=');
@@ -173,7 +141,7 @@ int run_attest(const AttestArgs& a) {
     root = d.value();
     subject_name = a.digest.substr(7, 12);
   } else {
-    auto r = model_root(a);
+    auto r = model_root_digest(a.model, a.signature_file);
     if (!r.ok()) {
       const Error& e = r.error();
       return e.code == Code::kNotFound || e.code == Code::kIo ? usage_error(e.message)

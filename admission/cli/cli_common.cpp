@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -10,6 +11,10 @@
 #include <cstdio>
 
 #include "admission/cli/commands.h"
+#include "base/limits.h"
+#include "base/read_file.h"
+#include "crypto/bundle.h"
+#include "crypto/manifest.h"
 #include "crypto/model_signature.h"
 #include "crypto/x509.h"
 
@@ -99,6 +104,33 @@ Result<std::int64_t> parse_now_flag(const std::string& value) {
                                             ": expected an RFC 3339 time (2026-12-01T00:00:00Z)");
   }
   return ms.value() / 1000;
+}
+
+Result<crypto::Sha256Digest> model_root_digest(const std::filesystem::path& model, const std::string& signature_file) {
+  using namespace modelgate::crypto;
+  SerializationConfig config;
+  const std::filesystem::path sig = model / signature_file;
+  auto sig_bytes = read_regular_file(sig, limits::kMaxBundleBytes);
+  if (sig_bytes.ok()) {
+    auto bundle = parse_bundle(sig_bytes.value());
+    if (bundle.ok() && bundle->dsse) {
+      auto sm = parse_signed_model(bundle->dsse->payload);
+      if (sm.ok()) {
+        config = sm->serialization;
+      }
+    }
+    config.ignore_paths.push_back(signature_file);
+  }
+  for (std::string_view g : kDefaultGitIgnores) {
+    config.ignore_paths.emplace_back(g);
+  }
+  // The default signature file is never part of the model (manifest.h), whatever signature_file says.
+  config.ignore_paths.emplace_back(kDefaultSignatureFile);
+  std::sort(config.ignore_paths.begin(), config.ignore_paths.end());
+  config.ignore_paths.erase(std::unique(config.ignore_paths.begin(), config.ignore_paths.end()),
+                            config.ignore_paths.end());
+  MG_ASSIGN_OR_RETURN_CTX(Manifest m, hash_model(model, config, {}), "model");
+  return m.root_digest();
 }
 
 }  // namespace modelgate::cli

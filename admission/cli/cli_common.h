@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "crypto/sha256.h"
 #include "crypto/x509.h"
 
 namespace CLI {
@@ -43,6 +44,14 @@ void add_model_selection_flags(CLI::App* sub, std::vector<std::string>& ignore_p
 // parse_now_flag reads `--now` (RFC 3339, e.g. 2026-12-01T00:00:00Z) into unix seconds. Errors:
 // kMalformed.
 [[nodiscard]] Result<std::int64_t> parse_now_flag(const std::string& value);
+
+// model_root_digest hashes a model directory the way its signature file (`signature_file` inside
+// it) says it was signed, when there is one, else as model_signing does by default; the signature
+// files are left out (crypto::kDefaultSignatureFile). The attestation verbs name a model by this
+// digest: if the files differ from what was signed, the signature rule says so. Errors:
+// hash_model's (kNotFound, kIo: usage; others: the model cannot be hashed).
+[[nodiscard]] Result<crypto::Sha256Digest> model_root_digest(const std::filesystem::path& model,
+                                                             const std::string& signature_file);
 
 // write_atomically writes `data` to a temporary file beside `path` and renames it into place, so a
 // crash never leaves a half-written signature or attestation. Errors: kIo.
