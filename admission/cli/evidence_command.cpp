@@ -225,7 +225,7 @@ int run_evidence(const EvidenceArgs& a) {
   std::printf("evidence for sha256:%s\n", hex.c_str());
   std::size_t wf = 4;
   for (const Row& r : rows) {
-    wf = std::max(wf, std::min<std::size_t>(r.file.size(), 48));
+    wf = std::max(wf, std::min<std::size_t>(quote_for_message(r.file).size(), 48));
   }
   if (!a.explain) {
     std::printf("  %s%s%s%s\n", pad("FILE", wf).c_str(), pad("KIND", 11).c_str(), pad("SIGNER", 22).c_str(), "ABOUT");
