@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "admission/config.h"
+#include "admission/explain.h"
 #include "admission/review_input.h"
 #include "admission/webhook.h"
 #include "base/limits.h"
@@ -171,7 +172,7 @@ std::string describe_expectation(const TestExpectation& e) {
   return s;
 }
 
-CaseResult run_case(Webhook& webhook, const PolicyTestFile& t, const TestCase& tc) {
+CaseResult run_case(Webhook& webhook, const PolicyTestFile& t, const TestCase& tc, bool explain) {
   CaseResult res;
   res.file = t.file.string();
   res.name = tc.name;
@@ -191,7 +192,11 @@ CaseResult run_case(Webhook& webhook, const PolicyTestFile& t, const TestCase& t
     if (!tc.namespace_name.empty()) {
       r.namespace_name = tc.namespace_name;
     }
-    AdmissionResponse resp = webhook.decide(r);
+    DecisionTrace trace;
+    AdmissionResponse resp = webhook.decide(r, explain ? &trace : nullptr);
+    if (explain) {
+      res.explanation += format_explanation(trace, "    ");
+    }
     allowed = allowed && resp.allowed;
     message += resp.message;
     warnings.insert(warnings.end(), resp.warnings.begin(), resp.warnings.end());
@@ -235,7 +240,7 @@ std::size_t PolicyTestReport::failed() const {
   return static_cast<std::size_t>(std::count_if(results.begin(), results.end(), [](const CaseResult& r) { return !r.passed; }));
 }
 
-PolicyTestReport run_policy_tests(const std::vector<fs::path>& paths) {
+PolicyTestReport run_policy_tests(const std::vector<fs::path>& paths, bool explain) {
   PolicyTestReport report;
   for (const fs::path& file : find_test_files(paths, report.diagnostics)) {
     policy::Diagnostics diags;
@@ -274,12 +279,12 @@ PolicyTestReport run_policy_tests(const std::vector<fs::path>& paths) {
       if (!webhook.ok()) {
         for (const TestCase& tc : t.cases) {
           report.results.push_back(CaseResult{file.string(), tc.name, false, describe_expectation(tc.expect), "error",
-                                              webhook.error().message});
+                                              webhook.error().message, ""});
         }
         continue;
       }
       for (const TestCase& tc : t.cases) {
-        report.results.push_back(run_case(*webhook.value(), t, tc));
+        report.results.push_back(run_case(*webhook.value(), t, tc, explain));
       }
     }
   }
@@ -305,6 +310,7 @@ std::string format_policy_test_table(const PolicyTestReport& report) {
     if (!r.passed && !r.detail.empty()) {
       out += "    " + r.detail + "\n";
     }
+    out += r.explanation;
   }
   const std::size_t failed = report.failed();
   out += std::to_string(report.results.size() - failed) + " passed, " + std::to_string(failed) + " failed\n";

@@ -51,6 +51,7 @@ struct CaseResult {
   std::string expected;  // "deny (signature.digest_mismatch)"
   std::string got;       // "allow"
   std::string detail;    // why it failed: the missing reason / fragment, or the error
+  std::string explanation;  // with explain: format_explanation of each object, indented
 };
 
 struct PolicyTestReport {
@@ -61,10 +62,12 @@ struct PolicyTestReport {
 
 // run_policy_tests finds PolicyTest files in `paths` (files, or directories searched recursively
 // for *.yaml / *.yml with kind PolicyTest, sorted), parses them (unknown fields are errors with
-// positions) and runs every case. Never throws. Not thread-safe with respect to the files it reads.
-PolicyTestReport run_policy_tests(const std::vector<std::filesystem::path>& paths);
+// positions) and runs every case; with `explain`, each result carries the explanation of its
+// decision (explain.h). Never throws. Not thread-safe with respect to the files it reads.
+PolicyTestReport run_policy_tests(const std::vector<std::filesystem::path>& paths, bool explain = false);
 
-// format_policy_test_table renders the results as a table plus a summary line.
+// format_policy_test_table renders the results as a table plus a summary line (explanations, when
+// present, under their rows).
 std::string format_policy_test_table(const PolicyTestReport& report);
 
 }  // namespace modelgate::admission

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "admission/decision.h"
+#include "admission/explain.h"
 #include "admission/model_refs.h"
 #include "admission/orchestrator.h"
 #include "admission/workload.h"
@@ -192,7 +193,7 @@ class WebhookImpl {
     return r;
   }
 
-  AdmissionResponse decide(const AdmissionRequest& req) {
+  AdmissionResponse decide(const AdmissionRequest& req, DecisionTrace* trace) {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + config_.deadline;
     AdmissionResponse resp;
@@ -204,6 +205,10 @@ class WebhookImpl {
     std::string skip_reason;
 
     auto finish = [&](AdmissionResponse r) {
+      if (trace != nullptr) {
+        trace->namespace_name = req.namespace_name;
+        trace->skip_reason = skip_reason;
+      }
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (metrics_) {
         metrics_->observe_request(req.kind.kind, operation_name(req.operation), decision, secs);
@@ -265,6 +270,9 @@ class WebhookImpl {
     }
     auto set = current();
     ModelRefs refs = find_model_refs(*workload->pod, req.namespace_name, *set);
+    if (trace != nullptr) {
+      *trace = DecisionTrace{req.namespace_name, "", set, workload->pod, refs, {}};
+    }
     if (refs.refs.empty() && refs.problems.empty()) {
       skip_reason = refs.matched.empty() ? "no_matching_policy" : "no_model_volumes";
       return finish(resp);
@@ -273,6 +281,9 @@ class WebhookImpl {
     verdicts.reserve(refs.refs.size());
     for (const ModelRef& ref : refs.refs) {
       verdicts.push_back(ModelVerdict{&ref, orchestrator_.verify(ref, set, deadline)});
+      if (trace != nullptr) {
+        trace->outcomes.push_back(verdicts.back().outcome);
+      }
     }
     Decision d = decide_admission(req.uid, *workload, verdicts, refs.problems);
     decision = d.summary.decision;
@@ -290,7 +301,7 @@ class WebhookImpl {
       log_.warn("bad_request").str(lk::kError, req.error().message).str(lk::kCode, code_name(req.error().code));
       return reply;
     }
-    reply.body = encode_admission_review(decide(req.value()));
+    reply.body = encode_admission_review(decide(req.value(), nullptr));
     return reply;
   }
 
@@ -349,7 +360,9 @@ HttpReply Webhook::validate(std::string_view body) {
     return r;
   }
 }
-AdmissionResponse Webhook::decide(const AdmissionRequest& request) { return impl_->decide(request); }
+AdmissionResponse Webhook::decide(const AdmissionRequest& request, DecisionTrace* trace) {
+  return impl_->decide(request, trace);
+}
 Readiness Webhook::readiness() const { return impl_->readiness(); }
 void Webhook::reload_if_changed() { impl_->reload_if_changed(); }
 void Webhook::shutdown() { impl_->shutdown(); }

@@ -31,6 +31,7 @@ struct Readiness {
 };
 
 class WebhookImpl;
+struct DecisionTrace;
 
 // Webhook is thread-safe: validate() runs concurrently on server workers; reload_if_changed() on
 // a timer thread. It owns the hashing pool, the caches and the prewarm thread.
@@ -46,8 +47,9 @@ class Webhook {
   // validate answers one AdmissionReview body: 400 + plain-text reason when it cannot be decoded,
   // else 200 + AdmissionReview JSON (denials included). Never throws.
   HttpReply validate(std::string_view body);
-  // decide is validate() for an already decoded request (review CLI).
-  AdmissionResponse decide(const AdmissionRequest& request);
+  // decide is validate() for an already decoded request (review CLI). When `trace` is not null it
+  // also records what the decision saw (explain.h), for `review --explain`.
+  AdmissionResponse decide(const AdmissionRequest& request, DecisionTrace* trace = nullptr);
   // readiness reports the loaded state.
   Readiness readiness() const;
   // reload_if_changed re-reads policies and trust material when any file changed; a bad new set

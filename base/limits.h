@@ -122,6 +122,9 @@ inline constexpr std::uint32_t kMaxApprovals = 64;
 inline constexpr std::uint32_t kMaxBaseModelDepth = 16;
 // require.maxAge: 10 years; longer is "forever" and should be written as no maxAge.
 inline constexpr std::int64_t kMaxPolicyMaxAgeSeconds = 3650LL * 24 * 3600;
+// maxAge accepts evidence times at most this far ahead of the webhook's clock (NTP-synced nodes
+// and signers disagree by seconds; more than 5 minutes is a wrong clock or a forged finishedOn).
+inline constexpr std::int64_t kMaxClockSkewSeconds = 300;
 // A dataset catalog lists every dataset an org uses; 16 MiB is ~50k entries.
 inline constexpr std::size_t kMaxDatasetCatalogBytes = 16u << 20;
 inline constexpr std::size_t kMaxCatalogNodes = 2'000'000;

@@ -46,6 +46,13 @@ struct SerializationConfig {
 inline constexpr std::string_view kDefaultGitIgnores[] = {".git", ".gitattributes", ".github",
                                                           ".gitignore"};
 
+// kDefaultSignatureFile is where a model's own signature lives (the webhook's default
+// signatureFile). Every verb leaves it out of what is hashed in a directory model — sign, digest,
+// verify, attest, review — wherever the signature being made or checked is written, so a second
+// signer's bundle filed elsewhere names the same root digest as the publisher's model.sig
+// (upstream's CLI ignores the signature it writes; modelgate also ignores this default one).
+inline constexpr std::string_view kDefaultSignatureFile = "model.sig";
+
 // Resource is one manifest entry. files mode: name = model-relative POSIX path ("." for a
 // single-file model), algorithm = hash type name. shards mode: name = "<path>:<start>:<end>",
 // algorithm = "<hash>-sharded-<shard_size>" as upstream writes it.

@@ -152,6 +152,11 @@ Result<SignedModelBundle> sign_model(const fs::path& model_path, const fs::path&
   if (auto rel = signature_relpath(model_path, signature_path)) {
     ignores.insert(*rel);
   }
+  std::error_code ec;
+  if (fs::is_directory(model_path, ec)) {
+    // Recorded like the others, so upstream's verifier (which reads the list) agrees.
+    ignores.insert(std::string(kDefaultSignatureFile));
+  }
   if (options.ignore_git_paths) {
     for (std::string_view g : kDefaultGitIgnores) {
       ignores.insert(std::string(g));

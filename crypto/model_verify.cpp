@@ -184,6 +184,14 @@ class ModelVerifierImpl {
     if (auto rel = relative_inside(model_path_, signature_path_)) {
       ignores.insert(*rel);
     }
+    // The default signature file is never hashed (manifest.h), unless an older signer signed it:
+    // then it is checked, as the git paths are.
+    if (std::any_of(s.resources.begin(), s.resources.end(),
+                    [](const Resource& r) { return covers(kDefaultSignatureFile, r.name); })) {
+      check("ignore: " + std::string(kDefaultSignatureFile) + " is signed, so it is checked, not ignored");
+    } else {
+      ignores.insert(std::string(kDefaultSignatureFile));
+    }
     if (options_.ignore_git_paths) {
       for (std::string_view g : kDefaultGitIgnores) {
         // A git path the signer signed is checked rather than ignored (v1.0.x signed them).

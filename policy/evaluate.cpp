@@ -1,9 +1,12 @@
 #include "policy/evaluate.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
+#include "base/limits.h"
 #include "crypto/encoding.h"
+#include "crypto/model_signature.h"
 #include "crypto/x509.h"
 #include "policy/evidence.h"
 
@@ -64,17 +67,30 @@ RuleResult skip(std::string rule, std::string message) {
   return RuleResult{std::move(rule), RuleStatus::kSkip, "", std::move(message)};
 }
 
-// rejected_note mentions evidence that did not verify, so "missing" is never the whole story.
-std::string rejected_note(const ModelFacts& f) {
-  if (f.rejected.empty()) {
+// rejected_note mentions evidence of the rule's predicate types (or of no readable type) that did
+// not verify, so "missing" is never the whole story.
+std::string rejected_note(const ModelFacts& f, std::initializer_list<std::string_view> types) {
+  std::vector<const Rejection*> relevant;
+  for (const Rejection& r : f.rejected) {
+    if (r.predicate_type.empty() || std::find(types.begin(), types.end(), r.predicate_type) != types.end()) {
+      relevant.push_back(&r);
+    }
+  }
+  if (relevant.empty()) {
     return "";
   }
-  const Rejection& r = f.rejected.front();
-  std::string note = "; " + std::to_string(f.rejected.size()) + " attestation file" +
-                     (f.rejected.size() == 1 ? "" : "s") + " did not verify (" + quote(r.file) + ": " +
-                     r.error.message + (f.rejected.size() > 1 ? "; ..." : "") + ")";
+  const Rejection& r = *relevant.front();
+  std::string note = "; " + std::to_string(relevant.size()) + " attestation file" +
+                     (relevant.size() == 1 ? "" : "s") + " did not verify (" + quote(r.file) + ": " +
+                     r.error.message + (relevant.size() > 1 ? "; ..." : "") + ")";
   return note;
 }
+
+constexpr std::initializer_list<std::string_view> kSignatureTypes = {crypto::kModelSigningPredicateV1};
+constexpr std::initializer_list<std::string_view> kProvenanceTypes = {crypto::kSlsaProvenanceV1,
+                                                                      crypto::kSlsaProvenanceV02};
+constexpr std::initializer_list<std::string_view> kApprovalTypes = {crypto::kApprovalPredicateV1};
+constexpr std::initializer_list<std::string_view> kTestResultTypes = {crypto::kTestResultPredicateV01};
 
 class Evaluator {
  public:
@@ -149,12 +165,12 @@ class Evaluator {
       return fail("signature", "signature.threshold",
                   "signed by " + std::to_string(distinct.size()) + " of the listed signers (" + join(who, ", ") +
                       "); " + std::to_string(need) + " required; add signatures by " + signers +
-                      " to the evidence store");
+                      " to the evidence store (modelgate sign --store)" + rejected_note(f_, kSignatureTypes));
     }
     if (f_.from_store) {
       return fail("signature", "signature.missing",
                   "no model_signing signature for " + short_digest(*f_.root) + " by " + signers +
-                      " in the evidence store" + rejected_note(f_));
+                      " in the evidence store" + rejected_note(f_, kSignatureTypes));
     }
     if (!f_.signature_present) {
       return fail("signature", "signature.missing",
@@ -234,7 +250,7 @@ class Evaluator {
     if (f_.provenance.empty()) {
       return fail("provenance", "provenance.missing",
                   "no SLSA provenance for " + short_digest(*f_.root) + " signed by " +
-                      join(names_of(rule.signers), " or ") + rejected_note(f_) +
+                      join(names_of(rule.signers), " or ") + rejected_note(f_, kProvenanceTypes) +
                       "; attach it with modelgate attest provenance");
     }
     const ProvenanceFact& pf = f_.provenance.front();
@@ -291,7 +307,9 @@ class Evaluator {
     }
     const std::uint32_t need = rule.min_approvals.value;
     if (counted.size() >= need) {
-      return pass("reviews", std::to_string(counted.size()) + " approvals from " + groups + " (" + join(shown, ", ") + ")");
+      return pass("reviews", std::to_string(counted.size()) + (counted.size() == 1 ? " approval" : " approvals") +
+                                 " from " + groups + " (" + join(shown, ", ") + "); " + std::to_string(need) +
+                                 " required");
     }
     std::string msg = std::to_string(counted.size()) + (counted.size() == 1 ? " approval" : " approvals") + " from " +
                       groups + (shown.empty() ? "" : " (" + join(shown, ", ") + ")") + "; " + std::to_string(need) +
@@ -299,7 +317,7 @@ class Evaluator {
     if (!self.empty()) {
       msg += "; approvals by the model's own signer or builder do not count (" + join(self, ", ") + ")";
     }
-    msg += rejected_note(f_);
+    msg += rejected_note(f_, kApprovalTypes);
     return fail("reviews", "reviews.insufficient", msg);
   }
 
@@ -394,7 +412,25 @@ class Evaluator {
     if (!problems.empty()) {
       return fail("datasets", reason, join(problems, "; ", 3));
     }
-    return pass("datasets", std::to_string(deps.size()) + " datasets, all catalogued and allowed");
+    // Say what matched, so an allow can be explained: each dataset's catalog entry.
+    std::vector<std::string> matched;
+    for (const crypto::Dependency* d : deps) {
+      const Dataset* ds = nullptr;
+      if (f_.catalog) {
+        ds = d->sha256.empty() ? nullptr : f_.catalog->find_by_sha256(d->sha256);
+        for (const Dataset& x : f_.catalog->datasets()) {
+          if (ds == nullptr && d->sha256.empty() && x.name.value == d->name) {
+            ds = &x;
+          }
+        }
+      }
+      if (ds != nullptr) {
+        matched.push_back(quote(ds->name.value) + " " + ds->version_id.value + " (" + ds->classification.value + ", " +
+                          ds->license.value + ")");
+      }
+    }
+    return pass("datasets", std::to_string(deps.size()) + (deps.size() == 1 ? " dataset" : " datasets") +
+                                ", all catalogued and allowed: " + join(matched, ", "));
   }
 
   RuleResult base_models() {
@@ -408,6 +444,7 @@ class Evaluator {
       return error("baseModels", "base_models.no_provenance", "cannot be checked: no approved provenance");
     }
     std::size_t n = 0;
+    std::vector<std::string> passed;
     for (const BaseModelFacts& b : f_.base_models) {
       ++n;
       const std::string label = quote(b.dependency.name.empty() ? b.dependency.uri : b.dependency.name);
@@ -422,43 +459,105 @@ class Evaluator {
       if (b.facts) {
         PolicyEvaluation sub = Evaluator(c_, *b.facts).run();
         if (const RuleResult* r = sub.first_problem()) {
-          return fail("baseModels", "base_models.failed",
+          // One token per cause: a base model's own lineage problem (cycle, depth, unpinned, or a
+          // deeper base model's failure) keeps its token; any other rule is named after the colon
+          // (base_models.failed:reviews.insufficient), however deep it was found.
+          const bool lineage = r->rule == "baseModels" && r->reason.rfind("base_models.", 0) == 0;
+          return fail("baseModels", lineage ? r->reason : "base_models.failed:" + r->reason,
                       "base model " + label + " (" + short_hex(b.dependency.sha256) + ") does not pass this policy: " +
                           r->rule + ": " + r->message);
         }
+        std::vector<std::string> rules;
+        for (const RuleResult& r : sub.rules) {
+          rules.push_back(r.rule);
+        }
+        passed.push_back(label + " (" + short_hex(b.dependency.sha256) + ") passes " + join(rules, ", ", 8));
+      } else {
+        passed.push_back(label + " (" + short_hex(b.dependency.sha256) + ") is pinned");
       }
     }
-    return pass("baseModels", n == 0 ? "no base models" : std::to_string(n) + " base models pass");
+    return pass("baseModels", n == 0 ? "no base models in the provenance"
+                                     : std::to_string(n) + (n == 1 ? " base model: " : " base models: ") +
+                                           join(passed, "; "));
   }
 
+  // evaluation judges one suite. Several results may exist for it (reruns, copies, other tools):
+  // they are ordered by their trusted signing times (Sigstore, certificate), and a PASSED counts
+  // only when it is newer than every other result. A result without a trusted time cannot be
+  // ordered, so a non-PASSED one always denies and an untimed PASSED never supersedes anything.
   RuleResult evaluation(const EvaluationRule& e) {
     if (unknown_root()) {
       return skip("evaluations", why_unknown());
     }
-    const TestResultFact* found = nullptr;
+    auto newest = [](const TestResultFact& t) -> std::optional<std::int64_t> {
+      if (t.times.empty()) {
+        return std::nullopt;
+      }
+      return *std::max_element(t.times.begin(), t.times.end());
+    };
+    std::vector<const TestResultFact*> passed;
+    std::vector<const TestResultFact*> other;  // FAILED or WARNED
     for (const TestResultFact& t : f_.test_results) {
       bool signer_ok = std::any_of(e.signers.begin(), e.signers.end(),
                                    [&](const Located<std::string>& s) { return s.value == t.signer; });
       bool names = std::find(t.result.configuration_names.begin(), t.result.configuration_names.end(),
                              e.name.value) != t.result.configuration_names.end();
-      if (!signer_ok || !names) {
-        continue;
+      if (signer_ok && names) {
+        (t.result.result == crypto::TestOutcome::kPassed ? passed : other).push_back(&t);
       }
-      if (t.result.result == crypto::TestOutcome::kPassed) {
-        return pass("evaluations", quote(e.name.value) + " PASSED (signed by " + t.signer + ")");
+    }
+    if (passed.empty() && other.empty()) {
+      return fail("evaluations", "evaluations.missing",
+                  "no test result for evaluation " + quote(e.name.value) + " signed by " +
+                      join(names_of(e.signers), " or ") + rejected_note(f_, kTestResultTypes));
+    }
+    // The newest timed PASSED, if any.
+    const TestResultFact* best = nullptr;
+    for (const TestResultFact* t : passed) {
+      if (newest(*t) && (best == nullptr || *newest(*t) > *newest(*best))) {
+        best = t;
       }
-      found = &t;
     }
-    if (found != nullptr) {
-      const auto& failed = found->result.failed_tests;
-      return fail("evaluations", "evaluations.failed",
-                  "evaluation " + quote(e.name.value) + " result is " +
-                      std::string(crypto::test_outcome_name(found->result.result)) +
-                      (failed.empty() ? "" : " (failed: " + join(failed, ", ", 3) + ")") + "; PASSED required");
+    if (best == nullptr && !passed.empty()) {
+      best = passed.front();
     }
-    return fail("evaluations", "evaluations.missing",
-                "no test result for evaluation " + quote(e.name.value) + " signed by " +
-                    join(names_of(e.signers), " or ") + rejected_note(f_));
+    // The first non-PASSED result the best PASSED does not provably postdate.
+    const TestResultFact* blocking = nullptr;
+    for (const TestResultFact* t : other) {
+      const bool superseded = best != nullptr && newest(*best) && newest(*t) && *newest(*t) < *newest(*best);
+      if (!superseded) {
+        blocking = t;
+        break;
+      }
+    }
+    if (blocking == nullptr) {
+      std::string msg = quote(e.name.value) + " PASSED (signed by " + best->signer + ", " + quote(best->file);
+      if (newest(*best)) {
+        msg += ", at " + crypto::format_time(*newest(*best));
+      }
+      msg += ")";
+      if (!other.empty()) {
+        msg += "; newer than the " + std::to_string(other.size()) + " earlier non-PASSED result" +
+               (other.size() == 1 ? "" : "s");
+      }
+      return pass("evaluations", msg);
+    }
+    const auto& failed = blocking->result.failed_tests;
+    std::string msg = "evaluation " + quote(e.name.value) + " result is " +
+                      std::string(crypto::test_outcome_name(blocking->result.result)) +
+                      (failed.empty() ? "" : " (failed: " + join(failed, ", ", 3) + ")") + " in " +
+                      quote(blocking->file);
+    if (best != nullptr) {
+      msg += newest(*blocking) && newest(*best)
+                 ? "; it is not older than the PASSED result " + quote(best->file) + " (" +
+                       crypto::format_time(*newest(*blocking)) + " vs " + crypto::format_time(*newest(*best)) + ")"
+                 : "; the PASSED result " + quote(best->file) +
+                       " does not supersede it: results are ordered by trusted (Sigstore or certificate) signing "
+                       "times, and " + (newest(*blocking) ? quote(best->file) : quote(blocking->file)) +
+                       " has none; remove the stale result from the evidence store";
+    }
+    msg += "; PASSED required";
+    return fail("evaluations", "evaluations.failed", msg);
   }
 
   RuleResult max_age() {
@@ -492,6 +591,15 @@ class Evaluator {
                    "Sigstore, or record runDetails.metadata.finishedOn in the provenance)");
     }
     for (const Stamp& s : stamps) {
+      // A time from the future is a wrong clock or a forged finishedOn; it would never age out.
+      if (s.time > f_.now + limits::kMaxClockSkewSeconds) {
+        return fail("maxAge", "max_age.future",
+                    s.what + " is from " + crypto::format_time(s.time) + ", in the future (now " +
+                        crypto::format_time(f_.now) + "; at most " + days(limits::kMaxClockSkewSeconds) +
+                        " of clock skew allowed); fix the signer's clock and re-attest");
+      }
+    }
+    for (const Stamp& s : stamps) {
       const std::int64_t age = f_.now - s.time;
       if (age > limit) {
         return fail("maxAge", "max_age.expired",
@@ -499,7 +607,15 @@ class Evaluator {
                         " ago; at most " + days(limit) + " allowed; rebuild or re-sign the model");
       }
     }
-    return pass("maxAge", "evidence is at most " + days(limit) + " old");
+    const Stamp* oldest = &stamps.front();
+    for (const Stamp& s : stamps) {
+      if (s.time < oldest->time) {
+        oldest = &s;
+      }
+    }
+    const std::int64_t age = std::max<std::int64_t>(0, f_.now - oldest->time);
+    return pass("maxAge", "the oldest evidence (" + oldest->what + ", " + crypto::format_time(oldest->time) + ") is " +
+                              days(age - age % 86400) + " old; at most " + days(limit) + " allowed");
   }
 
   const CompiledPolicy& c_;

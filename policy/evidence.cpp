@@ -169,6 +169,7 @@ class Gatherer {
     if (sig_present) {
       config.ignore_paths.push_back(sig.filename().string());
     }
+    config.ignore_paths.emplace_back(crypto::kDefaultSignatureFile);  // never hashed (manifest.h)
     MG_ASSIGN_OR_RETURN_CTX(crypto::Manifest m, crypto::hash_model(dir, config, o_.hash), "model");
     return m.root_digest();
   }
@@ -224,6 +225,48 @@ class Gatherer {
     return out;
   }
 
+  // why_ignored says why this policy does not read evidence of `predicate_type`.
+  std::string why_ignored(std::string_view predicate_type) const {
+    const std::string policy = "policy " + crypto::quote_for_message(p_.name.value);
+    auto names = [](const std::vector<Located<std::string>>& v) {
+      std::vector<std::string> out;
+      for (const auto& x : v) {
+        out.push_back(x.value);
+      }
+      return join(out, ", ");
+    };
+    if (predicate_type == crypto::kModelSigningPredicateV1) {
+      return p_.require.signature ? "every listed signer (" + names(p_.require.signature->signers) +
+                                        ") is already counted, or none has trust material loaded"
+                                  : policy + " has no signature rule";
+    }
+    if (predicate_type == crypto::kSlsaProvenanceV1 || predicate_type == crypto::kSlsaProvenanceV02) {
+      return policy + " has no provenance rule";
+    }
+    if (predicate_type == crypto::kApprovalPredicateV1) {
+      return policy + " has no reviews rule";
+    }
+    if (predicate_type == crypto::kTestResultPredicateV01) {
+      return policy + " has no evaluations rule";
+    }
+    return "no rule reads predicate type " + crypto::quote_for_message(predicate_type);
+  }
+
+  // subject_mismatch: "signs sha256:4f1c…, the model is sha256:9a02…" (the subject's digest shown
+  // only when it is well-formed hex: it came from a verified, but possibly foreign, statement).
+  static std::string subject_mismatch(const crypto::Statement& st, const crypto::Sha256Digest& root) {
+    std::string signs = "another digest";
+    for (const crypto::StatementSubject& sub : st.subjects) {
+      auto it = sub.digest.find("sha256");
+      if (it != sub.digest.end() && valid_hex_digest(it->second)) {
+        signs = "sha256:" + it->second.substr(0, 12) + "…";
+        break;
+      }
+    }
+    return "signs " + signs + ", the model is sha256:" + crypto::to_hex(root).substr(0, 12) +
+           "…; file it under the digest it signs, or re-sign this model";
+  }
+
   // attestations reads every evidence file for f.root and keeps what verifies.
   void attestations(ModelFacts& f, const crypto::Manifest* local, std::vector<std::string> lineage) {
     const std::string hex = crypto::to_hex(*f.root);
@@ -240,22 +283,24 @@ class Gatherer {
     const std::string label = file_label(file.path);
     auto bundle = crypto::parse_bundle(file.bytes);
     if (!bundle.ok()) {
-      f.rejected.push_back(Rejection{label, std::move(bundle).error().context("bundle")});
+      f.rejected.push_back(Rejection{label, std::move(bundle).error().context("bundle"), ""});
       return;
     }
     if (!bundle->dsse) {
-      f.rejected.push_back(Rejection{label, make_error(Code::kUnsupported, "not a DSSE attestation")});
+      f.rejected.push_back(Rejection{label, make_error(Code::kUnsupported, "not a DSSE attestation"), ""});
       return;
     }
     // Routing only: the unverified payload says which trust applies; nothing here is believed.
     auto peek = crypto::parse_statement(bundle->dsse->payload);
     if (!peek.ok()) {
-      f.rejected.push_back(Rejection{label, std::move(peek).error().context("statement")});
+      f.rejected.push_back(Rejection{label, std::move(peek).error().context("statement"), ""});
       return;
     }
     std::vector<Candidate> cands = candidates_for(peek->predicate_type, f);
     if (cands.empty()) {
-      return;  // evidence this policy does not ask for
+      // Evidence this policy does not ask for: nothing is believed, but `evidence explain` says why.
+      f.ignored.push_back(IgnoredEvidence{label, peek->predicate_type, why_ignored(peek->predicate_type)});
+      return;
     }
     if (!names_root(*peek, *f.root)) {
       // Before any signature work: junk filed under a digest it is not about costs a parse only.
@@ -275,7 +320,8 @@ class Gatherer {
         continue;
       }
       if (!va->subject_has_sha256(*f.root)) {
-        f.rejected.push_back(Rejection{label, make_error(Code::kMismatch, "its subject is not this model's digest")});
+        f.rejected.push_back(
+            Rejection{label, make_error(Code::kMismatch, subject_mismatch(va->statement(), *f.root)), peek->predicate_type});
         return;
       }
       accept(f, label, cand, *va, local);
@@ -290,12 +336,15 @@ class Gatherer {
         }
       }
       const std::string list = join(names, ", ");
-      f.rejected.push_back(Rejection{label, make_error(Code::kUntrusted, "signed by key " +
-                                                                             bundle->public_key_hint->substr(0, 12) +
-                                                                             "…, which is not a key of " + list)});
+      f.rejected.push_back(Rejection{label,
+                                     make_error(Code::kUntrusted, "signed by key " +
+                                                                      bundle->public_key_hint->substr(0, 12) +
+                                                                      "…, which is not a key of " + list),
+                                     peek->predicate_type});
       return;
     }
-    f.rejected.push_back(Rejection{label, first ? *first : make_error(Code::kUntrusted, "not verified")});
+    f.rejected.push_back(
+        Rejection{label, first ? *first : make_error(Code::kUntrusted, "not verified"), peek->predicate_type});
   }
 
   void accept(ModelFacts& f, const std::string& label, const Candidate& cand, const crypto::VerifiedAttestation& va,
@@ -305,14 +354,15 @@ class Gatherer {
     if (st.predicate_type == crypto::kModelSigningPredicateV1) {
       auto sm = crypto::signed_model_from_statement(st);
       if (!sm.ok()) {
-        f.rejected.push_back(Rejection{label, std::move(sm).error()});
+        f.rejected.push_back(Rejection{label, std::move(sm).error(), st.predicate_type});
         return;
       }
       if (local != nullptr) {
         crypto::ManifestDiff diff = crypto::compare_manifest(*sm, *local);
         if (!diff.empty()) {
-          f.rejected.push_back(Rejection{label, make_error(Code::kMismatch, std::string(kModelMismatchPrefix) +
-                                                                                ": " + diff.describe())});
+          f.rejected.push_back(Rejection{
+              label, make_error(Code::kMismatch, std::string(kModelMismatchPrefix) + ": " + diff.describe()),
+              st.predicate_type});
           return;
         }
       }
@@ -320,24 +370,24 @@ class Gatherer {
     } else if (st.predicate_type == crypto::kSlsaProvenanceV1 || st.predicate_type == crypto::kSlsaProvenanceV02) {
       auto prov = crypto::parse_provenance(st.predicate_type, st.predicate);
       if (!prov.ok()) {
-        f.rejected.push_back(Rejection{label, std::move(prov).error()});
+        f.rejected.push_back(Rejection{label, std::move(prov).error(), st.predicate_type});
         return;
       }
       f.provenance.push_back(ProvenanceFact{cand.name, va.identity(), label, std::move(prov).value(), times});
     } else if (st.predicate_type == crypto::kApprovalPredicateV1) {
       auto a = crypto::parse_approval(st.predicate);
       if (!a.ok()) {
-        f.rejected.push_back(Rejection{label, std::move(a).error()});
+        f.rejected.push_back(Rejection{label, std::move(a).error(), st.predicate_type});
         return;
       }
       f.approvals.push_back(ApprovalFact{cand.name, va.identity(), label, std::move(a).value()});
     } else if (st.predicate_type == crypto::kTestResultPredicateV01) {
       auto t = crypto::parse_test_result(st.predicate);
       if (!t.ok()) {
-        f.rejected.push_back(Rejection{label, std::move(t).error()});
+        f.rejected.push_back(Rejection{label, std::move(t).error(), st.predicate_type});
         return;
       }
-      f.test_results.push_back(TestResultFact{cand.name, va.identity(), label, std::move(t).value()});
+      f.test_results.push_back(TestResultFact{cand.name, va.identity(), label, std::move(t).value(), times});
     }
   }
 

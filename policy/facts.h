@@ -34,6 +34,15 @@ struct VerifiedSignatureFact {
 struct Rejection {
   std::string file;
   Error error;
+  std::string predicate_type;  // what the file claims to be, when it could be read that far ("" if not)
+};
+
+// IgnoredEvidence: a readable attestation this policy did not try to verify, and why ("policy
+// \"p\" has no provenance rule"), so `modelgate evidence explain` can account for every file.
+struct IgnoredEvidence {
+  std::string file;
+  std::string predicate_type;
+  std::string why;
 };
 
 struct ProvenanceFact {
@@ -56,6 +65,7 @@ struct TestResultFact {
   std::string identity;
   std::string file;
   crypto::TestResult result;
+  std::vector<std::int64_t> times;  // trusted signing times (Sigstore, certificate); empty for bare keys
 };
 
 struct ModelFacts;
@@ -92,6 +102,7 @@ struct ModelFacts {
   // evidence_error: the evidence for this root could not be read in full (a limit was reached), so
   // what is missing may be a rejection: the model cannot pass (fail closed).
   std::optional<Error> evidence_error;
+  std::vector<IgnoredEvidence> ignored;  // evidence no rule of this policy reads
   std::vector<BaseModelFacts> base_models;
   std::shared_ptr<const DatasetCatalog> catalog;
   std::int64_t now = 0;  // unix seconds the facts were gathered at (maxAge is measured from it)

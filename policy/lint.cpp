@@ -62,7 +62,8 @@ class FileChecker {
   void missing(const PathRef& ref, std::string_view what, const std::string& why) {
     std::string hint;
     if (ref.resolved.string() != ref.written) {
-      hint = "resolved to " + quote(ref.resolved.string()) + ", relative to the policy file";
+      hint = "resolved to " + quote(ref.resolved.string()) +
+             (!ref.written.empty() && ref.written[0] == '/' ? " (--root)" : ", relative to the policy file");
     }
     report_.diagnostics.push_back(Diagnostic{ref.position, Severity::kError, Code::kNotFound,
                                              std::string(what) + " " + quote(ref.written) + ": " + why,
@@ -141,7 +142,9 @@ LintReport lint_policies(std::span<const std::filesystem::path> paths, const Lin
   report.policies = policies.size();
   if (options.check_files) {
     FileChecker check(report);
-    for (const Policy& p : policies) {
+    std::vector<Policy> local = policies;  // the set below is built from what the files say
+    apply_root_overrides(local, options.root_overrides);
+    for (const Policy& p : local) {
       check_policy_files(check, p);
     }
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "policy/diagnostic.h"
+#include "policy/trust_material.h"
 
 namespace modelgate::policy {
 
@@ -19,6 +20,10 @@ struct LintOptions {
   // file within its size bound, reviewer key directories must be listable directories, and each
   // dataset catalog must parse (its own diagnostics are reported in the catalog file).
   bool check_files = false;
+  // root_overrides: read the files policies name under an absolute prefix from a local directory
+  // instead (`--root /etc/modelgate=DIR`, as `review` and `policy test` do), so CI can check
+  // policies written for the cluster. Only check_files reads them.
+  std::vector<RootOverride> root_overrides;
 };
 
 struct LintReport {

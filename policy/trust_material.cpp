@@ -244,6 +244,75 @@ TrustOutcome compile_trust(std::shared_ptr<const PolicySet> set) {
   return out;
 }
 
+void apply_root_overrides(std::vector<Policy>& policies, std::span<const RootOverride> overrides) {
+  if (overrides.empty()) {
+    return;
+  }
+  // remap rewrites an absolute path under an override's `from` (longest wins) to its `to`.
+  auto remap = [&](const std::string& path) -> std::optional<std::string> {
+    const RootOverride* best = nullptr;
+    for (const RootOverride& o : overrides) {
+      bool below = path == o.from || (path.size() > o.from.size() && path.compare(0, o.from.size(), o.from) == 0 &&
+                                      (o.from.back() == '/' || path[o.from.size()] == '/'));
+      if (below && (best == nullptr || o.from.size() > best->from.size())) {
+        best = &o;
+      }
+    }
+    if (best == nullptr) {
+      return std::nullopt;
+    }
+    std::string rest = path.substr(best->from.size());
+    while (!rest.empty() && rest.front() == '/') {
+      rest.erase(0, 1);
+    }
+    std::string out = (rest.empty() ? best->to : best->to / rest).lexically_normal().string();
+    while (out.size() > 1 && out.back() == '/') {
+      out.pop_back();
+    }
+    return out;
+  };
+  auto remap_ref = [&](PathRef& ref) {
+    if (auto r = remap(ref.resolved.string())) {
+      ref.resolved = *r;
+    }
+  };
+  auto remap_keyless = [&](KeylessIdentity& k) {
+    if (k.trusted_root) {
+      remap_ref(*k.trusted_root);
+    }
+  };
+  for (Policy& p : policies) {
+    for (Source& s : p.sources) {
+      if (auto r = remap(s.root.value)) {
+        s.root.value = *r;
+      }
+    }
+    for (Signer& s : p.trust.signers) {
+      if (auto* k = std::get_if<PublicKeyTrust>(&s.method)) {
+        remap_ref(k->path);
+      } else if (auto* c = std::get_if<CertificateTrust>(&s.method)) {
+        remap_ref(c->roots);
+      } else {
+        remap_keyless(std::get<KeylessIdentity>(s.method));
+      }
+    }
+    for (ReviewerGroup& g : p.trust.reviewers) {
+      for (PathRef& k : g.public_keys) {
+        remap_ref(k);
+      }
+      if (g.public_key_dir) {
+        remap_ref(*g.public_key_dir);
+      }
+      for (KeylessIdentity& k : g.keyless) {
+        remap_keyless(k);
+      }
+    }
+    if (p.require.datasets) {
+      remap_ref(p.require.datasets->catalog);
+    }
+  }
+}
+
 TrustOutcome load_trusted_policies(std::span<const fs::path> paths, std::uint64_t generation,
                                    std::span<const RootOverride> overrides) {
   PolicySetOutcome set = load_policy_set(paths, generation);
@@ -251,70 +320,8 @@ TrustOutcome load_trusted_policies(std::span<const fs::path> paths, std::uint64_
     return TrustOutcome{nullptr, std::move(set.diagnostics)};
   }
   if (!overrides.empty()) {
-    // remap rewrites an absolute path under an override's `from` (longest wins) to its `to`.
-    auto remap = [&](const std::string& path) -> std::optional<std::string> {
-      const RootOverride* best = nullptr;
-      for (const RootOverride& o : overrides) {
-        bool below = path == o.from || (path.size() > o.from.size() && path.compare(0, o.from.size(), o.from) == 0 &&
-                                        (o.from.back() == '/' || path[o.from.size()] == '/'));
-        if (below && (best == nullptr || o.from.size() > best->from.size())) {
-          best = &o;
-        }
-      }
-      if (best == nullptr) {
-        return std::nullopt;
-      }
-      std::string rest = path.substr(best->from.size());
-      while (!rest.empty() && rest.front() == '/') {
-        rest.erase(0, 1);
-      }
-      std::string out = (rest.empty() ? best->to : best->to / rest).lexically_normal().string();
-      while (out.size() > 1 && out.back() == '/') {
-        out.pop_back();
-      }
-      return out;
-    };
-    auto remap_ref = [&](PathRef& ref) {
-      if (auto r = remap(ref.resolved.string())) {
-        ref.resolved = *r;
-      }
-    };
-    auto remap_keyless = [&](KeylessIdentity& k) {
-      if (k.trusted_root) {
-        remap_ref(*k.trusted_root);
-      }
-    };
     std::vector<Policy> copy = set.set->policies();
-    for (Policy& p : copy) {
-      for (Source& s : p.sources) {
-        if (auto r = remap(s.root.value)) {
-          s.root.value = *r;
-        }
-      }
-      for (Signer& s : p.trust.signers) {
-        if (auto* k = std::get_if<PublicKeyTrust>(&s.method)) {
-          remap_ref(k->path);
-        } else if (auto* c = std::get_if<CertificateTrust>(&s.method)) {
-          remap_ref(c->roots);
-        } else {
-          remap_keyless(std::get<KeylessIdentity>(s.method));
-        }
-      }
-      for (ReviewerGroup& g : p.trust.reviewers) {
-        for (PathRef& k : g.public_keys) {
-          remap_ref(k);
-        }
-        if (g.public_key_dir) {
-          remap_ref(*g.public_key_dir);
-        }
-        for (KeylessIdentity& k : g.keyless) {
-          remap_keyless(k);
-        }
-      }
-      if (p.require.datasets) {
-        remap_ref(p.require.datasets->catalog);
-      }
-    }
+    apply_root_overrides(copy, overrides);
     PolicySetOutcome rebuilt = build_policy_set(std::move(copy), set.set->files(), generation);
     if (!rebuilt.ok()) {
       return TrustOutcome{nullptr, std::move(rebuilt.diagnostics)};

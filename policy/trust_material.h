@@ -76,6 +76,11 @@ struct RootOverride {
   std::filesystem::path to;
 };
 
+// apply_root_overrides rewrites, in place, every source root and every key, certificate,
+// trusted-root and catalog path of `policies` that lies under an override's `from` (longest
+// prefix wins, whole components) to the same path under its `to`. Pure.
+void apply_root_overrides(std::vector<Policy>& policies, std::span<const RootOverride> overrides);
+
 // load_trusted_policies is load_policy_set(paths, generation), source roots and trust file paths
 // rewritten by `overrides` (empty for the webhook), followed by compile_trust.
 TrustOutcome load_trusted_policies(std::span<const std::filesystem::path> paths, std::uint64_t generation,

@@ -4,6 +4,7 @@
 // webhook looks (--store DIR → DIR/sha256/<hex>/<kind>-<key>.json) or write it to --output.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -89,33 +90,6 @@ Result<Sha256Digest> parse_digest(std::string_view text) {
   return d;
 }
 
-// model_root hashes the model the way its signature file says (when there is one), else as
-// model_signing does by default. The attestation is about the bytes on disk; if they differ from
-// what was signed, the webhook's signature rule says so.
-Result<Sha256Digest> model_root(const AttestArgs& a) {
-  SerializationConfig config;
-  for (std::string_view g : kDefaultGitIgnores) {
-    config.ignore_paths.emplace_back(g);
-  }
-  const fs::path sig = fs::path(a.model) / a.signature_file;
-  auto sig_bytes = read_regular_file(sig, limits::kMaxBundleBytes);
-  if (sig_bytes.ok()) {
-    auto bundle = parse_bundle(sig_bytes.value());
-    if (bundle.ok() && bundle->dsse) {
-      auto sm = parse_signed_model(bundle->dsse->payload);
-      if (sm.ok()) {
-        config = sm->serialization;
-        for (std::string_view g : kDefaultGitIgnores) {
-          config.ignore_paths.emplace_back(g);
-        }
-      }
-    }
-    config.ignore_paths.push_back(a.signature_file);
-  }
-  MG_ASSIGN_OR_RETURN_CTX(Manifest m, hash_model(a.model, config, {}), "model");
-  return m.root_digest();
-}
-
 // named_digest reads NAME=sha256:HEX.
 Result<Dependency> named_digest(const std::string& flag, const std::string& text, const std::string& role) {
   auto eq = text.find('=');
@@ -152,7 +126,10 @@ int run_attest(const AttestArgs& a) {
   }
   ModelSigner signer = KeySigner{key.value()};
   if (auto ok = check_signer(signer); !ok.ok()) {
-    return usage_error("--private-key: " + ok.error().message);
+    // attest writes bundles like model.sig (ECDSA); attestations other tools sign with Ed25519 or
+    // RSA keys still verify under publicKey signers and reviewer keys.
+    return usage_error("--private-key: " + ok.error().message + "; attestations other tools sign with Ed25519 or "
+                       "RSA keys verify, but modelgate attest signs with ECDSA");
   }
   Sha256Digest root{};
   std::string subject_name;
@@ -164,7 +141,7 @@ int run_attest(const AttestArgs& a) {
     root = d.value();
     subject_name = a.digest.substr(7, 12);
   } else {
-    auto r = model_root(a);
+    auto r = model_root_digest(a.model, a.signature_file);
     if (!r.ok()) {
       const Error& e = r.error();
       return e.code == Code::kNotFound || e.code == Code::kIo ? usage_error(e.message)

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -10,7 +11,12 @@
 #include <cstdio>
 
 #include "admission/cli/commands.h"
+#include "base/limits.h"
+#include "base/read_file.h"
+#include "crypto/bundle.h"
+#include "crypto/manifest.h"
 #include "crypto/model_signature.h"
+#include "crypto/x509.h"
 
 namespace modelgate::cli {
 
@@ -80,6 +86,51 @@ Result<void> write_atomically(const std::filesystem::path& path, const std::stri
     return make_error(Code::kIo, "cannot write " + quote_for_message(path.string()) + ": " + ec.message());
   }
   return ok_status();
+}
+
+Result<std::pair<std::string, std::filesystem::path>> parse_root_flag(const std::string& value) {
+  const auto eq = value.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == value.size() || value[0] != '/') {
+    return make_error(Code::kMalformed, "--root " + crypto::quote_for_message(value) + ": expected /policy/root=LOCAL_DIR");
+  }
+  return std::pair<std::string, std::filesystem::path>{value.substr(0, eq),
+                                                       std::filesystem::absolute(value.substr(eq + 1))};
+}
+
+Result<std::int64_t> parse_now_flag(const std::string& value) {
+  auto ms = crypto::parse_rfc3339_ms(value);
+  if (!ms.ok()) {
+    return make_error(Code::kMalformed, "--now " + crypto::quote_for_message(value) +
+                                            ": expected an RFC 3339 time (2026-12-01T00:00:00Z)");
+  }
+  return ms.value() / 1000;
+}
+
+Result<crypto::Sha256Digest> model_root_digest(const std::filesystem::path& model, const std::string& signature_file) {
+  using namespace modelgate::crypto;
+  SerializationConfig config;
+  const std::filesystem::path sig = model / signature_file;
+  auto sig_bytes = read_regular_file(sig, limits::kMaxBundleBytes);
+  if (sig_bytes.ok()) {
+    auto bundle = parse_bundle(sig_bytes.value());
+    if (bundle.ok() && bundle->dsse) {
+      auto sm = parse_signed_model(bundle->dsse->payload);
+      if (sm.ok()) {
+        config = sm->serialization;
+      }
+    }
+    config.ignore_paths.push_back(signature_file);
+  }
+  for (std::string_view g : kDefaultGitIgnores) {
+    config.ignore_paths.emplace_back(g);
+  }
+  // The default signature file is never part of the model (manifest.h), whatever signature_file says.
+  config.ignore_paths.emplace_back(kDefaultSignatureFile);
+  std::sort(config.ignore_paths.begin(), config.ignore_paths.end());
+  config.ignore_paths.erase(std::unique(config.ignore_paths.begin(), config.ignore_paths.end()),
+                            config.ignore_paths.end());
+  MG_ASSIGN_OR_RETURN_CTX(Manifest m, hash_model(model, config, {}), "model");
+  return m.root_digest();
 }
 
 }  // namespace modelgate::cli

@@ -30,5 +30,6 @@ void register_policy(CLI::App& app, Runner& run);
 void register_attest(CLI::App& app, Runner& run);
 void register_review(CLI::App& app, Runner& run);
 void register_serve(CLI::App& app, Runner& run);
+void register_evidence(CLI::App& app, Runner& run);
 
 }  // namespace modelgate::cli

@@ -109,6 +109,10 @@ int run_digest(const DigestArgs& a) {
   std::error_code ec;
   const bool directory = fs::is_directory(a.model, ec);
   const fs::path cwd = fs::current_path(ec);
+  if (directory) {
+    // The signature file is not part of the model (manifest.h): signing it must not change the digest.
+    config.ignore_paths.emplace_back(kDefaultSignatureFile);
+  }
   for (const std::string& p : a.ignore_paths) {
     if (!directory) {
       break;

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   register_sigstore(app, run);
   register_policy(app, run);
   register_attest(app, run);
+  register_evidence(app, run);
   register_review(app, run);
   register_serve(app, run);
   try {

@@ -1,5 +1,6 @@
-// policy_command.cpp: `modelgate policy lint FILE|DIR... [--check-files] [--output text|json]`.
-// `modelgate policy test FILE|DIR...`: run PolicyTest cases through the webhook's decision path.
+// policy_command.cpp: `modelgate policy lint FILE|DIR... [--check-files [--root FROM=DIR]...]
+// [--output text|json]`. `modelgate policy test [--explain] FILE|DIR...`: run PolicyTest cases
+// through the webhook's decision path.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
 #include "admission/policy_test.h"
 #include "policy/lint.h"
@@ -20,12 +22,22 @@ namespace {
 struct LintArgs {
   std::vector<std::string> paths;
   bool check_files = false;
+  std::vector<std::string> roots;
   std::string output = "text";
 };
 
 int run_lint(const LintArgs& args) {
   std::vector<std::filesystem::path> paths(args.paths.begin(), args.paths.end());
-  const policy::LintReport report = policy::lint_policies(paths, policy::LintOptions{args.check_files});
+  policy::LintOptions options;
+  options.check_files = args.check_files;
+  for (const std::string& r : args.roots) {
+    auto o = parse_root_flag(r);
+    if (!o.ok()) {
+      return usage_error(o.error().message);
+    }
+    options.root_overrides.push_back(policy::RootOverride{o->first, o->second});
+  }
+  const policy::LintReport report = policy::lint_policies(paths, options);
   if (args.output == "json") {
     const std::string json = policy::format_lint_json(report);
     std::fwrite(json.data(), 1, json.size(), stdout);
@@ -45,11 +57,12 @@ int run_lint(const LintArgs& args) {
 
 struct TestArgs {
   std::vector<std::string> paths;
+  bool explain = false;
 };
 
 int run_test(const TestArgs& args) {
   std::vector<std::filesystem::path> paths(args.paths.begin(), args.paths.end());
-  const admission::PolicyTestReport report = admission::run_policy_tests(paths);
+  const admission::PolicyTestReport report = admission::run_policy_tests(paths, args.explain);
   for (const policy::Diagnostic& d : report.diagnostics) {
     std::fprintf(stderr, "%s\n", policy::format_diagnostic(d).c_str());
   }
@@ -78,6 +91,12 @@ void register_policy(CLI::App& app, Runner& run) {
       ->type_name("FILE|DIR");
   lint->add_flag("--check-files", args->check_files,
                  "Also check that referenced keys, trusted roots and dataset catalogs exist and read");
+  lint->add_option("--root", args->roots,
+                   "With --check-files, read what policies name under FROM from a local directory: "
+                   "/etc/modelgate=./etc (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->expected(1)
+      ->allow_extra_args(false);
   lint->add_option("--output", args->output, "Result format: text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   lint->callback([args, &run] { run = [args] { return run_lint(*args); }; });
@@ -88,6 +107,7 @@ void register_policy(CLI::App& app, Runner& run) {
   test->add_option("paths", targs->paths, "PolicyTest files, or directories searched for them")
       ->required()
       ->type_name("FILE|DIR");
+  test->add_flag("--explain", targs->explain, "Print under each case every policy and rule that ran, passes too");
   test->callback([targs, &run] { run = [targs] { return run_test(*targs); }; });
 }
 

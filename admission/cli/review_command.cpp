@@ -11,6 +11,7 @@
 #include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
 #include "admission/config.h"
+#include "admission/explain.h"
 #include "admission/review_input.h"
 #include "admission/webhook.h"
 #include "crypto/json.h"
@@ -30,6 +31,8 @@ struct ReviewArgs {
   std::vector<std::string> files;
   std::string namespace_name = "default";
   std::string output = "text";
+  std::string now;
+  bool explain = false;
 };
 
 int run_review(const ReviewArgs& a) {
@@ -51,11 +54,19 @@ int run_review(const ReviewArgs& a) {
     config.evidence_stores.emplace_back(e);
   }
   for (const std::string& r : a.roots) {
-    auto eq = r.find('=');
-    if (eq == std::string::npos || eq == 0 || r[0] != '/') {
-      return usage_error("--root " + r + ": expected /policy/root=LOCAL_DIR");
+    auto o = parse_root_flag(r);
+    if (!o.ok()) {
+      return usage_error(o.error().message);
     }
-    config.root_overrides.emplace_back(r.substr(0, eq), fs::absolute(r.substr(eq + 1)));
+    config.root_overrides.push_back(std::move(o).value());
+  }
+  if (!a.now.empty()) {
+    // Like PolicyTest's `now:`: maxAge and certificate validity are judged at this time.
+    auto now = parse_now_flag(a.now);
+    if (!now.ok()) {
+      return usage_error(now.error().message);
+    }
+    config.now = now.value();
   }
   if (config.policies.empty()) {
     return usage_error("no policies: give --config or --policy");
@@ -77,7 +88,8 @@ int run_review(const ReviewArgs& a) {
                  : (print_error(reqs.error().message), kExitFailed);
     }
     for (const AdmissionRequest& r : reqs.value()) {
-      AdmissionResponse resp = webhook.value()->decide(r);
+      DecisionTrace trace;
+      AdmissionResponse resp = webhook.value()->decide(r, a.explain ? &trace : nullptr);
       any_denied = any_denied || !resp.allowed;
       if (a.output == "json") {
         all.push_back(crypto::Json::parse(encode_admission_review(resp)));
@@ -93,6 +105,9 @@ int run_review(const ReviewArgs& a) {
       }
       for (const std::string& w : resp.warnings) {
         std::printf("  Warning: %s\n", w.c_str());
+      }
+      if (a.explain) {
+        std::printf("%s", format_explanation(trace, "  ").c_str());
       }
       for (const auto& [k, v] : resp.audit_annotations) {
         std::fprintf(stderr, "  audit: %s=%s\n", k.c_str(), v.c_str());
@@ -122,6 +137,9 @@ void register_review(CLI::App& app, Runner& run) {
       ->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   review->add_option("--namespace,-n", args->namespace_name, "namespace for objects that name none");
+  review->add_flag("--explain", args->explain,
+                   "also print every policy that matched (or why none did) and every rule that ran, allows too");
+  review->add_option("--now", args->now, "judge at this time instead of the clock (RFC 3339), as PolicyTest's now:");
   review->add_option("--output", args->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   review->callback([args, &run] { run = [args] { return run_review(*args); }; });
 }

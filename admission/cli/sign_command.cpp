@@ -32,6 +32,7 @@ struct SignArgs {
   bool certificate = false;
   std::string model;
   std::string signature;
+  std::string store;
   std::string private_key;
   std::optional<std::string> password;
   std::string signing_certificate;
@@ -66,13 +67,28 @@ int run_sign(const SignArgs& a) {
   } else {
     signer.emplace(KeySigner{key.value()});
   }
+  if (auto usable = check_signer(*signer); !usable.ok()) {
+    // A key the format cannot carry is a usage error, found before a model is read. Model
+    // signatures are ECDSA only: OMS v1.0 and upstream model_signing verify nothing else.
+    const Error& e = usable.error();
+    return usage_error((e.code == Code::kUnsupported ? "--private-key: " : "--signing-certificate: ") + e.message +
+                       (e.code == Code::kUnsupported ? "; model signatures must verify under upstream model_signing, "
+                                                       "which accepts only ECDSA"
+                                                     : ""));
+  }
+  if (!a.store.empty() && !a.signature.empty()) {
+    return usage_error("give --signature or --store, not both");
+  }
 
   std::error_code ec;
   fs::path cwd = fs::current_path(ec);
   bool directory = fs::is_directory(a.model, ec);
   // Default: model.sig inside a directory model (where the webhook looks), else in the cwd.
+  // With --store the file name waits for the root digest; the store itself is what is not hashed.
   fs::path signature = !a.signature.empty() ? fs::path(a.signature)
-                                            : (directory ? fs::path(a.model) / "model.sig" : fs::path("model.sig"));
+                       : !a.store.empty()   ? fs::path(a.store)
+                                            : (directory ? fs::path(a.model) / kDefaultSignatureFile
+                                                         : fs::path(kDefaultSignatureFile));
 
   SignOptions options;
   options.serialization.method = a.shard_size > 0 ? SerializationMethod::kShards : SerializationMethod::kFiles;
@@ -106,6 +122,18 @@ int run_sign(const SignArgs& a) {
     print_error("cannot sign: " + e.message);
     return e.code == Code::kInternal ? kExitInternal : kExitFailed;
   }
+  if (!a.store.empty()) {
+    // Where the webhook looks for a second signer's signature: STORE/sha256/<root>/ (evidence.h).
+    const PrivateKey& k = key.value();
+    signature = fs::path(a.store) / "sha256" / to_hex(signed_bundle.value().root_digest) /
+                ("signature-" + public_key_hint(k.public_key()).substr(0, 12) + ".json");
+    std::error_code mk;
+    fs::create_directories(signature.parent_path(), mk);
+    if (mk) {
+      return usage_error("--store: cannot create " + quote_for_message(signature.parent_path().string()) + ": " +
+                         mk.message());
+    }
+  }
   auto written = write_atomically(signature, signed_bundle.value().bundle_json);
   if (!written.ok()) {
     return usage_error(written.error().message);
@@ -120,11 +148,14 @@ int run_sign(const SignArgs& a) {
 
 void add_common(CLI::App* sub, SignArgs& a) {
   sub->add_option("model", a.model, "model directory or file")->required();
-  sub->add_option("--private-key,--private_key", a.private_key, "PEM private key (ECDSA P-256/384/521)")
+  sub->add_option("--private-key,--private_key", a.private_key, "PEM private key: ECDSA P-256/384/521 only (OMS v1.0)")
       ->required();
   sub->add_option("--password", a.password, "password of an encrypted private key");
   sub->add_option("--signature", a.signature,
                   "where to write the signature (default: MODEL/model.sig, or ./model.sig for a file)");
+  sub->add_option("--store", a.store,
+                  "file the signature in this evidence store instead (DIR/sha256/<root>/signature-<key>.json): "
+                  "a second signer's signature for a threshold, or a base model's");
   add_model_selection_flags(sub, a.ignore_paths, a.ignore_git_paths, a.allow_symlinks,
                             "hash symlinks to files (their targets)");
   sub->add_option("--shard-size,--shard_size", a.shard_size, "hash files in shards of N bytes (shards mode)")

@@ -91,4 +91,50 @@ approve restricted-data alice && approve restricted-data bob && evaluate restric
 model failed-eval 7 && sign failed-eval
 prov failed-eval trainer "$BUILDER" "support-tickets-2024=$TICKETS"
 approve failed-eval alice && approve failed-eval bob && evaluate failed-eval FAILED
+
+# --- Rules without surprises (issue #20) -----------------------------------------------------
+root() { "$MG" digest "$F/models/$1" | cut -c8-; }
+# A FAILED result next to a PASSED one: bare-key bundles carry no trusted time, so nothing shows
+# the PASSED to be newer and the FAILED denies (written with --output, as another tool would).
+model stale-failure 8 && full stale-failure
+"$MG" attest test-result "$F/models/stale-failure" --private-key "$KEYS/eval-harness.key" --suite safety-suite-v3 \
+  --result FAILED --failed-test jailbreak-17 --output "$F/evidence/sha256/$(root stale-failure)/test-result-rerun.json" >/dev/null
+# A build that "finished" in the future (the test clock is 2026-12-01).
+model future-build 9 && sign future-build
+"$MG" attest provenance "$F/models/future-build" --private-key "$KEYS/trainer.key" --builder-id "$BUILDER" \
+  --build-type "$BUILD_TYPE" --finished-on 2027-06-01T00:00:00Z --dataset "support-tickets-2024=$TICKETS" \
+  --store "$F/evidence" >/dev/null
+approve future-build alice && approve future-build bob && evaluate future-build PASSED
+# Base models live only in the evidence store: signed with sign --store, attested by --digest.
+base() {  # base NAME: a base model's signature in the store; prints its root digest
+  local d="$KEYS/base-$1"
+  mkdir -p "$d" && head -c 30000 /dev/urandom >"$d/model.safetensors"
+  "$MG" sign key "$d" --private-key "$KEYS/platform.key" --store "$F/evidence" >/dev/null
+  "$MG" digest "$d" | cut -c8-
+}
+dprov() {  # dprov HEX BASE-HEX: the base model's provenance, naming its own base model
+  "$MG" attest provenance --digest "sha256:$1" --private-key "$KEYS/trainer.key" --builder-id "$BUILDER" \
+    --build-type "$BUILD_TYPE" --finished-on "$AT" --dataset "support-tickets-2024=$TICKETS" \
+    ${2:+--base-model "parent=sha256:$2"} --store "$F/evidence" >/dev/null
+}
+dapprove() { "$MG" attest approval --digest "sha256:$1" --private-key "$KEYS/$2.key" --reviewer "$2@acme.com" \
+  --timestamp "$AT" --store "$F/evidence" >/dev/null; }
+devaluate() { "$MG" attest test-result --digest "sha256:$1" --private-key "$KEYS/eval-harness.key" \
+  --suite safety-suite-v3 --result PASSED --store "$F/evidence" >/dev/null; }
+# A two-model cycle: cycle-ft's base names cycle-ft as its own base.
+model cycle-ft 10 && sign cycle-ft
+B="$(base cycle)"
+"$MG" attest provenance "$F/models/cycle-ft" --private-key "$KEYS/trainer.key" --builder-id "$BUILDER" \
+  --build-type "$BUILD_TYPE" --finished-on "$AT" --dataset "support-tickets-2024=$TICKETS" \
+  --base-model "llama-base=sha256:$B" --store "$F/evidence" >/dev/null
+approve cycle-ft alice && approve cycle-ft bob && evaluate cycle-ft PASSED
+dprov "$B" "$(root cycle-ft)" && dapprove "$B" alice && dapprove "$B" bob && devaluate "$B"
+# A base model with one approval: the fine-tune fails with the base model's own reason.
+model nested-ft 11 && sign nested-ft
+C="$(base nested)"
+"$MG" attest provenance "$F/models/nested-ft" --private-key "$KEYS/trainer.key" --builder-id "$BUILDER" \
+  --build-type "$BUILD_TYPE" --finished-on "$AT" --dataset "support-tickets-2024=$TICKETS" \
+  --base-model "llama-base=sha256:$C" --store "$F/evidence" >/dev/null
+approve nested-ft alice && approve nested-ft bob && evaluate nested-ft PASSED
+dprov "$C" "" && dapprove "$C" alice && devaluate "$C"
 echo "fixtures regenerated under $F"

@@ -118,7 +118,9 @@ TEST_CASE("digest --json prints the manifest with serialization, resources and r
   CHECK(ser.at("method") == "files");
   CHECK(ser.at("hash_type") == "sha256");
   CHECK(ser.at("allow_symlinks") == false);
-  CHECK(ser.at("ignore_paths") == nlohmann::json::array({".git", ".gitattributes", ".github", ".gitignore"}));
+  // The default signature file is never hashed in a directory model, signed or not (issue #20).
+  CHECK(ser.at("ignore_paths") ==
+        nlohmann::json::array({".git", ".gitattributes", ".github", ".gitignore", "model.sig"}));
   const auto& res = doc.at("resources");
   REQUIRE(res.size() == 2);
   CHECK(res[0] == nlohmann::json{{"name", "a"}, {"algorithm", "sha256"}, {"digest", openssl_sha256_hex("a")}});
@@ -130,7 +132,7 @@ TEST_CASE("digest --json prints the manifest with serialization, resources and r
   const auto sdoc = nlohmann::json::parse(shards.out);
   CHECK(sdoc.at("serialization").at("method") == "shards");
   CHECK(sdoc.at("serialization").at("shard_size") == 2);
-  CHECK(sdoc.at("serialization").at("ignore_paths") == nlohmann::json::array());
+  CHECK(sdoc.at("serialization").at("ignore_paths") == nlohmann::json::array({"model.sig"}));
   REQUIRE(sdoc.at("resources").size() == 3);
   CHECK(sdoc.at("resources")[2] ==
         nlohmann::json{{"name", "b:2:3"}, {"algorithm", "sha256-sharded-2"}, {"digest", openssl_sha256_hex("e")}});

@@ -241,13 +241,14 @@ TEST_CASE("sign with shards, blake2b and an encrypted key round-trips through th
   CHECK_THAT(wrong.err, Catch::Contains("--private-key"));
 }
 
-TEST_CASE("sign refuses keys other than ECDSA with exit 1", "[model_signing]") {
+TEST_CASE("sign refuses keys other than ECDSA as a usage error (exit 2) before reading the model",
+          "[model_signing]") {
   TempDir t;
   make_model(t / "m");
   sh({"openssl", "genpkey", "-algorithm", "ed25519", "-out", (t / "ed.pem").string()});
   auto r = mg({"sign", "key", (t / "m").string(), "--private-key", (t / "ed.pem").string()});
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::Contains("cannot sign: private key: Ed25519 keys are not supported"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--private-key: private key: Ed25519 keys are not supported"));
   CHECK_FALSE(fs::exists(t / "m/model.sig"));
 }
 
@@ -291,7 +292,8 @@ TEST_CASE("sign certificate: an expired leaf fails verification unless --allow-u
   fs::remove(m / "model.sig");
   auto wrong = mg({"sign", "certificate", m.string(), "--private-key", (t / "ca.key").string(), "--signing-certificate",
                    (t / "leaf.pem").string()});
-  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.exit_code == 2);  // flags that do not fit together: a usage error
+  CHECK_THAT(wrong.err, Catch::Contains("--signing-certificate: signing certificate"));
   CHECK_THAT(wrong.err, Catch::Contains("does not certify the private key"));
   CHECK_FALSE(fs::exists(m / "model.sig"));
 }

@@ -494,7 +494,7 @@ TEST_CASE("ignore paths chosen at signing are recorded and need no flag to verif
   INFO((r.ok() ? std::string() : r.error().message));
   REQUIRE(r.ok());
   CHECK(r.value().signed_model().serialization.ignore_paths ==
-        std::vector<std::string>{".git", ".gitattributes", ".github", ".gitignore", "logs"});
+        std::vector<std::string>{".git", ".gitattributes", ".github", ".gitignore", "logs", "model.sig"});
   SignOptions bad;
   bad.serialization.ignore_paths = {"../escape"};
   auto s = sign_model(m, t / "x.sig", KeySigner{private_key(pki().p256)}, bad);

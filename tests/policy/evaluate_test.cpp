@@ -312,7 +312,7 @@ TEST_CASE("a base model is judged by the same policy from its own evidence", "[p
 
   SECTION("without evidence of its own it fails") {
     const auto r = rule(w.judge(), "baseModels");
-    CHECK(r.reason == "base_models.failed");
+    CHECK(r.reason == "base_models.failed:signature.missing");  // the base model's own reason is kept
     CHECK_THAT(r.message, Catch::Contains("base model \"llama-base\""));
     CHECK_THAT(r.message, Catch::Contains("signature: no model_signing signature"));
   }
@@ -337,7 +337,7 @@ TEST_CASE("a base model is judged by the same policy from its own evidence", "[p
     w.evaluation(w.evals, crypto::TestOutcome::kPassed);
     w.root = saved;
     const auto r = rule(w.judge(), "baseModels");
-    CHECK(r.reason == "base_models.failed");
+    CHECK(r.reason == "base_models.cycle");  // one token per cause, however long the loop
     CHECK_THAT(r.message, Catch::Contains("cycle"));
   }
 }
@@ -357,6 +357,68 @@ TEST_CASE("evaluations must be signed by a listed signer and PASSED", "[policy][
   SECTION("passed, but signed by the trainer instead of the eval harness") {
     w.evaluation(w.trainer, crypto::TestOutcome::kPassed);
     CHECK(rule(w.judge(), "evaluations").reason == "evaluations.missing");
+  }
+}
+
+TEST_CASE("of several results for a suite the newest by trusted time wins; an untimed FAILED always denies",
+          "[policy][evaluate]") {
+  World w;
+  w.complete();  // a PASSED result ("eval.json")
+  crypto::TestResult failed;
+  failed.result = crypto::TestOutcome::kFailed;
+  failed.configuration_names = {"safety"};
+  failed.failed_tests = {"jailbreak-17"};
+  attest(w.store, w.root, w.evals, crypto::kTestResultPredicateV01, crypto::test_result_predicate(failed), "rerun");
+  auto set = load_policies(w.tmp.path(), w.policy_text);
+  policy::EvidenceOptions o;
+  o.stores = {w.store};
+  o.now = kNow;
+  const policy::CompiledPolicy& c = set->policies().front();
+  policy::ModelFacts f = policy::collect_model_facts(c, w.model, "model.sig", o);
+  REQUIRE(f.test_results.size() == 2);
+  auto judged = [&] { return rule(policy::evaluate(c, f), "evaluations"); };
+  SECTION("bare keys give no trusted time: the FAILED is not superseded") {
+    const auto r = judged();
+    CHECK(r.reason == "evaluations.failed");
+    CHECK_THAT(r.message, Catch::Contains("does not supersede it"));
+  }
+  // Trusted times come from Sigstore or certificates; here they are set on the facts directly.
+  auto& passed = f.test_results[0].result.result == crypto::TestOutcome::kPassed ? f.test_results[0] : f.test_results[1];
+  auto& stale = &passed == &f.test_results[0] ? f.test_results[1] : f.test_results[0];
+  SECTION("a PASSED signed after the FAILED wins") {
+    stale.times = {kNow - 7200};
+    passed.times = {kNow - 3600};
+    const auto r = judged();
+    CHECK(r.status == RuleStatus::kPass);
+    CHECK_THAT(r.message, Catch::Contains("newer than the 1 earlier non-PASSED result"));
+  }
+  SECTION("a FAILED signed after the PASSED denies") {
+    stale.times = {kNow - 3600};
+    passed.times = {kNow - 7200};
+    const auto r = judged();
+    CHECK(r.reason == "evaluations.failed");
+    CHECK_THAT(r.message, Catch::Contains("is not older than the PASSED result"));
+  }
+  SECTION("a PASSED with a time does not outrank a FAILED without one") {
+    passed.times = {kNow - 60};
+    CHECK(judged().reason == "evaluations.failed");
+  }
+}
+
+TEST_CASE("maxAge refuses evidence from the future beyond the clock-skew allowance", "[policy][evaluate]") {
+  World w;
+  w.approval(w.alice, "alice");
+  w.approval(w.bob, "bob");
+  w.evaluation(w.evals, crypto::TestOutcome::kPassed);
+  SECTION("an hour ahead") {
+    w.provenance(w.trainer, "https://builder.acme/v2", {World::dataset("tickets", kTickets)}, kNow + 3600);
+    const auto r = rule(w.judge(), "maxAge");
+    CHECK(r.reason == "max_age.future");
+    CHECK_THAT(r.message, Catch::Contains("in the future"));
+  }
+  SECTION("a minute ahead is clock skew") {
+    w.provenance(w.trainer, "https://builder.acme/v2", {World::dataset("tickets", kTickets)}, kNow + 60);
+    CHECK(rule(w.judge(), "maxAge").status == RuleStatus::kPass);
   }
 }
 
@@ -398,7 +460,8 @@ TEST_CASE("an attestation filed under the wrong digest is rejected, not counted"
   write_file(w.store / "sha256" / crypto::to_hex(w.root) / "approval-alice.json", b.value());
   const auto r = rule(w.judge(), "reviews");
   CHECK(r.reason == "reviews.insufficient");
-  CHECK_THAT(r.message, Catch::Contains("its subject is not this model's digest"));
+  CHECK_THAT(r.message, Catch::Contains("\"approval-alice.json\": signs sha256:010000000000…, the model is sha256:" +
+                                        crypto::to_hex(w.root).substr(0, 12)));
 }
 
 TEST_CASE("threshold 2 needs a second listed signer's signature over the same files in the store",

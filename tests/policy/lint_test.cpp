@@ -145,7 +145,7 @@ std::vector<Diagnostic> run_case(const Case& c) {
   for (const auto& i : c.inputs) {
     paths.push_back(c.dir / i);
   }
-  LintReport report = lint_policies(paths, LintOptions{c.check_files});
+  LintReport report = lint_policies(paths, LintOptions{c.check_files, {}});
   if (!c.check_files) {
     // Without --check-files lint is exactly the webhook's loader: same verdict, same diagnostics.
     PolicySetOutcome set = load_policy_set(paths, 1);
