@@ -119,6 +119,11 @@ void sha256_shani_compress_lanes(std::uint32_t* const* states, const std::uint8_
   compress_interleaved<static_cast<int>(kShaniLanes)>(states, data, nblocks);
 }
 
+void sha256_shani_compress_x1(std::uint32_t* const* states, const std::uint8_t* const* data,
+                              std::size_t nblocks) {
+  compress_interleaved<1>(states, data, nblocks);
+}
+
 void sha256_shani_compress_x2(std::uint32_t* const* states, const std::uint8_t* const* data,
                               std::size_t nblocks) {
   compress_interleaved<2>(states, data, nblocks);

@@ -195,11 +195,16 @@ TEST_CASE("every SHA-256 backend the CPU supports is available, and scalar alway
   }
   CHECK(names.count("scalar") == 1);
   CHECK(names.count("avx2") == flags.count("avx2"));
-  CHECK(names.count("shani") ==
-        (flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1")));
-  // The development and CI machine has both; there every backend must be exercised.
-  if (flags.count("avx2") && flags.count("sha_ni")) {
-    CHECK(names == std::set<std::string>{"scalar", "avx2", "shani"});
+  const bool shani = flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1");
+  for (const char* name : {"shani", "shani-x1", "shani-x2", "shani-x3"}) {
+    INFO(name);
+    CHECK(names.count(name) == (shani ? 1u : 0u));
+  }
+  CHECK(names.count("avx512") == (flags.count("avx512f") && flags.count("avx512bw") ? 1u : 0u));
+  // The development and CI machine has them all; there every backend must be exercised.
+  if (flags.count("avx2") && flags.count("sha_ni") && flags.count("avx512f") && flags.count("avx512bw")) {
+    CHECK(names == std::set<std::string>{"scalar", "avx2", "shani", "shani-x1", "shani-x2", "shani-x3",
+                                         "avx512"});
   } else {
     WARN("this CPU cannot run every SHA-256 backend; the missing ones go untested here");
   }
@@ -217,6 +222,10 @@ TEST_CASE("sha256 backends declare the lane counts their kernels implement", "[s
       CHECK(b->lanes == 8);
     } else if (b->name == "shani") {
       CHECK(b->lanes == crypto::detail::kShaniLanes);
+    } else if (b->name == "shani-x1" || b->name == "shani-x2" || b->name == "shani-x3") {
+      CHECK(b->lanes == static_cast<std::size_t>(b->name.back() - '0'));
+    } else if (b->name == "avx512") {
+      CHECK(b->lanes == 16);
     } else {
       FAIL("unknown backend");
     }
@@ -280,6 +289,89 @@ TEST_CASE(
       INFO(b->name << " length " << n << " offset " << offset);
       REQUIRE(hex(Sha256::hash(msg, *b)) == hex(want));
       REQUIRE(hex(hash_in_pieces(*b, msg, rng, round % 2 == 0 ? 200 : 300000)) == hex(want));
+    }
+  }
+}
+
+TEST_CASE("every sha256 backend matches OpenSSL for every length 0 to 4 KiB through its lanes",
+          "[sha256]") {
+  // sha256_many over `lanes` inputs of consecutive lengths, each at its own misaligned offset,
+  // so every length 0..4096 goes through every lane position of the multi-lane kernel, with
+  // ragged ends (inputs of different block counts drop out one by one).
+  const Bytes data = modelgate::testing::random_bytes(4096 + 64 * 17, 13);
+  for (const Sha256Backend* b : backends()) {
+    for (std::size_t first = 0; first <= 4096; first += b->lanes) {
+      std::vector<ByteSpan> inputs;
+      for (std::size_t i = 0; i < b->lanes && first + i <= 4096; ++i) {
+        const std::size_t n = first + i;
+        inputs.emplace_back(data.data() + (n % 61), n);
+      }
+      const auto digests = crypto::sha256_many(inputs, *b);
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        INFO(b->name << " length " << inputs[i].size());
+        REQUIRE(hex(digests[i]) == hex(openssl_sha256(inputs[i])));
+      }
+    }
+  }
+}
+
+TEST_CASE("a change in one lane of a multi-lane kernel changes that lane's digest only",
+          "[sha256]") {
+  // All lanes start with the same message; then each lane in turn gets one flipped byte. A kernel
+  // that mixed lanes (a wrong shuffle, transpose or shared register) would change the others.
+  const Bytes base = modelgate::testing::random_bytes(64 * 9 + 1, 14);
+  for (const Sha256Backend* b : backends()) {
+    if (b->lanes < 2) {
+      continue;
+    }
+    const Bytes padded = pad_message(base);
+    const std::size_t nblocks = padded.size() / 64;
+    const Sha256Digest same = openssl_sha256(base);
+    for (std::size_t changed = 0; changed < b->lanes; ++changed) {
+      INFO(b->name << " changed lane " << changed);
+      std::vector<Bytes> lanes(b->lanes, padded);
+      Bytes flipped_msg = base;
+      flipped_msg[(changed * 37) % base.size()] ^= 0x01;
+      lanes[changed] = pad_message(flipped_msg);
+      std::vector<std::array<std::uint32_t, 8>> states(b->lanes);
+      std::vector<std::uint32_t*> state_ptrs;
+      std::vector<const std::uint8_t*> data_ptrs;
+      for (std::size_t i = 0; i < b->lanes; ++i) {
+        std::memcpy(states[i].data(), kIv, sizeof kIv);
+        state_ptrs.push_back(states[i].data());
+        data_ptrs.push_back(lanes[i].data());
+      }
+      b->compress_lanes(state_ptrs.data(), data_ptrs.data(), nblocks);
+      for (std::size_t i = 0; i < b->lanes; ++i) {
+        INFO("lane " << i);
+        REQUIRE(hex(state_to_digest(states[i].data())) ==
+                hex(i == changed ? openssl_sha256(flipped_msg) : same));
+      }
+    }
+  }
+}
+
+TEST_CASE("sha256_update_many matches OpenSSL for every stream count up to twice the lanes",
+          "[sha256]") {
+  // Fewer streams than lanes take the kernel the dispatcher measured best for that count (padded,
+  // narrower, or narrower on some streams at a time): every count reaches its path here, with
+  // streams of equal and of ragged lengths.
+  const Bytes data = modelgate::testing::random_bytes(1 << 18, 15);
+  for (const Sha256Backend* b : backends()) {
+    for (std::size_t count = 1; count <= 2 * b->lanes + 1; ++count) {
+      for (bool ragged : {false, true}) {
+        INFO(b->name << " streams " << count << (ragged ? " ragged" : " equal"));
+        std::vector<ByteSpan> inputs;
+        for (std::size_t i = 0; i < count; ++i) {
+          const std::size_t n = ragged ? 64 * (1 + (i * 7) % 23) + i : 64 * 20;
+          inputs.emplace_back(data.data() + 1000 * i + i % 5, n);
+        }
+        const auto digests = crypto::sha256_many(inputs, *b);
+        for (std::size_t i = 0; i < count; ++i) {
+          INFO("stream " << i);
+          REQUIRE(hex(digests[i]) == hex(openssl_sha256(inputs[i])));
+        }
+      }
     }
   }
 }
@@ -507,17 +599,68 @@ TEST_CASE("sha256 backends are found by their exact name only", "[sha256]") {
   CHECK(crypto::sha256_backend_by_name("") == nullptr);
   CHECK(crypto::sha256_backend_by_name("SHANI") == nullptr);
   CHECK(crypto::sha256_backend_by_name("shani ") == nullptr);
-  CHECK(crypto::sha256_backend_by_name("avx512") == nullptr);
+  CHECK(crypto::sha256_backend_by_name("avx-512") == nullptr);
+  CHECK(crypto::sha256_backend_by_name("shani-x4") == nullptr);
 }
 
-TEST_CASE("the default sha256 backend is the fastest available unless MODELGATE_SHA256 names one",
+TEST_CASE("the sha256 self-benchmark measures every backend and keeps the baseline unless beaten",
           "[sha256]") {
-  const char* forced = std::getenv("MODELGATE_SHA256");
-  if (forced == nullptr || *forced == '\0') {
-    REQUIRE(&crypto::sha256_default_backend() == backends().back());
-  } else {
-    REQUIRE(crypto::sha256_default_backend().name == forced);
+  const crypto::Sha256Selection& sel = crypto::sha256_selection();
+  REQUIRE(&crypto::sha256_default_backend() == sel.backend);
+  REQUIRE(sel.candidates.size() == backends().size());
+  double baseline_rate = 0;
+  double fastest = 0;
+  for (std::size_t i = 0; i < sel.candidates.size(); ++i) {
+    INFO(sel.candidates[i].backend->name);
+    REQUIRE(sel.candidates[i].backend == backends()[i]);
+    REQUIRE(sel.candidates[i].gbps > 0);
+    if (sel.candidates[i].backend == sel.baseline) {
+      baseline_rate = sel.candidates[i].gbps;
+    }
+    fastest = std::max(fastest, sel.candidates[i].gbps);
   }
+  // The baseline is the fixed choice of earlier versions: shani, else avx2, else scalar.
+  const auto flags = cpu_flags();
+  const char* baseline = flags.count("sha_ni") ? "shani" : flags.count("avx2") ? "avx2" : "scalar";
+  REQUIRE(sel.baseline->name == baseline);
+  REQUIRE(baseline_rate > 0);
+  // Bounded: a few ms on the development VM; this only catches an unbounded loop.
+  CHECK(sel.benchmark_ms > 0);
+  CHECK(sel.benchmark_cpu_ms < 10000);
+  const char* forced = std::getenv("MODELGATE_SHA256");
+  if (forced != nullptr && *forced != '\0') {
+    REQUIRE(sel.selected_by == "environment");
+    REQUIRE(sel.backend->name == forced);
+    return;
+  }
+  REQUIRE(sel.selected_by == "benchmark");
+  if (sel.backend != sel.baseline) {
+    double rate = 0;
+    for (const auto& c : sel.candidates) {
+      rate = c.backend == sel.backend ? c.gbps : rate;
+    }
+    CHECK(rate == fastest);
+    CHECK(rate >= crypto::kSha256SwitchMargin * baseline_rate);
+  }
+}
+
+TEST_CASE("the sha256 pick switches from the baseline only to a candidate faster by the margin",
+          "[sha256]") {
+  const auto all = backends();
+  if (all.size() < 2) {
+    WARN("only one sha256 backend here; nothing to pick between");
+    return;
+  }
+  const Sha256Backend* base = all[0];
+  const Sha256Backend* other = all[1];
+  using Cands = std::vector<crypto::Sha256Candidate>;
+  CHECK(crypto::detail::sha256_pick(Cands{{base, 2.0}, {other, 2.1}}, base) == base);
+  CHECK(crypto::detail::sha256_pick(Cands{{base, 2.0}, {other, 2.3}}, base) == other);
+  CHECK(crypto::detail::sha256_pick(Cands{{base, 2.0}, {other, 1.0}}, base) == base);
+  CHECK(crypto::detail::sha256_pick(Cands{{other, 5.0}, {base, 2.0}}, base) == other);
+  // A baseline that could not be measured is kept rather than trusting a lone figure.
+  CHECK(crypto::detail::sha256_pick(Cands{{other, 5.0}}, base) == base);
+  CHECK(crypto::detail::sha256_pick(Cands{}, base) == base);
 }
 
 // Not run by default ([.]): the environment tests below start this binary again with
@@ -525,6 +668,7 @@ TEST_CASE("the default sha256 backend is the fastest available unless MODELGATE_
 TEST_CASE("sha256 env probe prints the default backend", "[.][sha256-env-probe]") {
   const Sha256Backend& b = crypto::sha256_default_backend();
   std::cout << "default backend: " << b.name << "\n";
+  std::cout << "selected by: " << crypto::sha256_selection().selected_by << "\n";
   REQUIRE(hex(Sha256::hash({}, b)) ==
           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
@@ -536,6 +680,7 @@ TEST_CASE("MODELGATE_SHA256 forces each available backend as the default", "[sha
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     REQUIRE(r.out.find("default backend: " + std::string(b->name) + "\n") != std::string::npos);
+    REQUIRE(r.out.find("selected by: environment\n") != std::string::npos);
   }
 }
 
@@ -545,8 +690,8 @@ TEST_CASE("an unknown MODELGATE_SHA256 aborts with a message naming the valid ch
       modelgate::testing::run({"env", "MODELGATE_SHA256=sha-ni", self_exe(), "[sha256-env-probe]"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == -1);  // SIGABRT
-  REQUIRE(r.err.find("MODELGATE_SHA256=\"sha-ni\" is unknown (expected scalar, avx2 or shani)") !=
-          std::string::npos);
+  REQUIRE(r.err.find("MODELGATE_SHA256=\"sha-ni\" is unknown (expected scalar, avx2, shani, "
+                     "shani-x1, shani-x2, shani-x3 or avx512)") != std::string::npos);
   REQUIRE(r.out.find("default backend:") == std::string::npos);
 }
 
@@ -555,8 +700,7 @@ TEST_CASE("an empty MODELGATE_SHA256 means no override", "[sha256]") {
       modelgate::testing::run({"env", "MODELGATE_SHA256=", self_exe(), "[sha256-env-probe]"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  REQUIRE(r.out.find("default backend: " + std::string(backends().back()->name) + "\n") !=
-          std::string::npos);
+  REQUIRE(r.out.find("selected by: benchmark\n") != std::string::npos);
 }
 
 TEST_CASE("a MODELGATE_SHA256 with control bytes is quoted safely in the abort message",
