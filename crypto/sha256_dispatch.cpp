@@ -145,14 +145,15 @@ const BackendList& available() {
 
 // --- the self-benchmark ---------------------------------------------------------------------
 
-// Each round runs every candidate once over kBenchBlocks blocks per lane (4 KiB: in L1/L2, so the
-// kernels are measured, not memory), round-robin so that a disturbance (another process, a
-// frequency change) spreads over all of them; each keeps its fastest round. At least
+// Each round runs every candidate once over kBenchBytes split across its lanes (in L1/L2, so
+// the kernels are measured, not memory; large enough that reading the thread CPU clock, a system
+// call in some VMs, costs little beside it), round-robin so that a disturbance (another process,
+// a frequency change) spreads over all of them; each keeps its fastest round. At least
 // kBenchMinRounds, at most kBenchMaxRounds, and no new round after kBenchBudgetSeconds of wall
-// time (an instrumented or emulated build stays bounded). About 2-3 ms on the development VM.
-constexpr std::size_t kBenchBlocks = 64;
+// time (an instrumented or emulated build stays bounded). About 3 ms on the development VM.
+constexpr std::size_t kBenchBytes = 32u << 10;
 constexpr int kBenchMinRounds = 4;
-constexpr int kBenchMaxRounds = 24;
+constexpr int kBenchMaxRounds = 12;
 constexpr double kBenchBudgetSeconds = 0.02;
 
 double clock_seconds(clockid_t clock) {
@@ -171,8 +172,7 @@ Benchmark run_benchmark(const BackendList& list) {
   Benchmark out;
   const double wall0 = clock_seconds(CLOCK_MONOTONIC);
   const double cpu0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
-  const std::size_t lane_bytes = kBenchBlocks * 64;
-  std::vector<std::uint8_t> data(kMaxLanes * lane_bytes);
+  std::vector<std::uint8_t> data(kBenchBytes);
   std::uint32_t x = 0x9e3779b9u;
   for (std::uint8_t& byte : data) {
     x ^= x << 13;
@@ -182,10 +182,18 @@ Benchmark run_benchmark(const BackendList& list) {
   }
   std::uint32_t states[kMaxLanes][8] = {};
   std::uint32_t* state_ptrs[kMaxLanes];
-  const std::uint8_t* data_ptrs[kMaxLanes];
   for (std::size_t i = 0; i < kMaxLanes; ++i) {
     state_ptrs[i] = states[i];
-    data_ptrs[i] = data.data() + i * lane_bytes;
+  }
+  // Lane i of a `lanes`-wide kernel reads its own slice of the buffer.
+  std::array<std::array<const std::uint8_t*, kMaxLanes>, kMaxBackends> data_ptrs{};
+  std::array<std::size_t, kMaxBackends> blocks{};
+  for (std::size_t b = 0; b < list.count; ++b) {
+    const std::size_t lanes = list.items[b]->lanes;
+    blocks[b] = kBenchBytes / 64 / lanes;
+    for (std::size_t i = 0; i < lanes; ++i) {
+      data_ptrs[b][i] = data.data() + i * blocks[b] * 64;
+    }
   }
   std::array<double, kMaxBackends> best{};
   best.fill(1e30);
@@ -193,7 +201,7 @@ Benchmark run_benchmark(const BackendList& list) {
     for (std::size_t b = 0; b < list.count; ++b) {
       const Sha256Backend& backend = *list.items[b];
       const double t0 = clock_seconds(CLOCK_THREAD_CPUTIME_ID);
-      backend.compress_lanes(state_ptrs, data_ptrs, kBenchBlocks);
+      backend.compress_lanes(state_ptrs, data_ptrs[b].data(), blocks[b]);
       const double t = clock_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
       if (round > 0) {  // round 0 warms caches, branch predictors and wide execution units
         best[b] = std::min(best[b], t);
@@ -204,7 +212,7 @@ Benchmark run_benchmark(const BackendList& list) {
     }
   }
   for (std::size_t b = 0; b < list.count; ++b) {
-    const double bytes = static_cast<double>(list.items[b]->lanes * lane_bytes);
+    const double bytes = static_cast<double>(list.items[b]->lanes * blocks[b] * 64);
     // A clock too coarse to see one round (never seen on Linux) would give 0 s: treat the kernel
     // as very fast rather than divide by zero; the margin rule below still needs a clear winner.
     out.rates[b] = {list.items[b], bytes / std::max(best[b], 1e-9) / 1e9};
