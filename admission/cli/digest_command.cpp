@@ -57,6 +57,7 @@ nlohmann::ordered_json sha256_kernel_json() {
   k["selected_by"] = std::string(sel.selected_by);
   k["baseline"] = std::string(sel.baseline->name);
   k["benchmark_ms"] = sel.benchmark_ms;
+  k["benchmark_cpu_ms"] = sel.benchmark_cpu_ms;
   nlohmann::ordered_json candidates = nlohmann::ordered_json::array();
   for (const Sha256Candidate& c : sel.candidates) {
     nlohmann::ordered_json e;

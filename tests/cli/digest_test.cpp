@@ -150,6 +150,7 @@ TEST_CASE("digest --json names the SHA-256 kernel, how it was chosen and every c
   const auto k = nlohmann::json::parse(r.out).at("sha256_kernel");
   CHECK(k.at("selected_by") == "benchmark");
   CHECK(k.at("benchmark_ms").get<double>() > 0);
+  CHECK(k.at("benchmark_cpu_ms").get<double>() > 0);
   const auto& candidates = k.at("candidates");
   REQUIRE(candidates.size() >= 1);
   CHECK(candidates[0].at("name") == "scalar");
