@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <array>
 
+#include "crypto/sha256.h"
+
 namespace modelgate::admission {
 
 namespace {
@@ -133,6 +135,18 @@ class MetricsImpl {
         cache_requests_.Add({{"cache", cache}, {"result", result}});
       }
     }
+    // The SHA-256 kernel this process hashes with, chosen once (crypto/sha256.h); label values
+    // are backend names, a fixed vocabulary.
+    const crypto::Sha256Selection& sha = crypto::sha256_selection();
+    prometheus::BuildGauge()
+        .Name("modelgate_sha256_kernel_info")
+        .Help("1 for the SHA-256 kernel in use: kernel name, lanes in flight per worker, selected_by "
+              "(benchmark or environment)")
+        .Register(*registry_)
+        .Add({{"kernel", std::string(sha.backend->name)},
+              {"lanes", std::to_string(sha.backend->lanes)},
+              {"selected_by", std::string(sha.selected_by)}})
+        .Set(1);
   }
 
   std::shared_ptr<prometheus::Registry> registry_;

@@ -53,6 +53,9 @@ class Metrics {
   // modelgate_break_glass_total{policy}: admissions allowed by a break-glass override.
   void add_break_glass(std::string_view policy);
 
+  // modelgate_sha256_kernel_info{kernel,lanes,selected_by} = 1: the SHA-256 kernel chosen at
+  // first use (set by the constructor, which runs the self-benchmark if nothing has yet).
+
   // serialize returns the Prometheus text exposition (format 0.0.4) of every metric.
   std::string serialize() const;
 

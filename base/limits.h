@@ -66,6 +66,11 @@ inline constexpr std::size_t kMaxReportedResourceDiffs = 1000;
 // mmap window per stream: large enough to amortise the syscall, small enough that K streams x
 // workers stay well under 1 GiB of address space and RSS stays flat (windows are unmapped).
 inline constexpr std::size_t kHashWindowBytes = 8u << 20;
+// Bytes one hashing worker keeps mapped across all its streams: windows shrink as the kernel's
+// lanes grow (4 SHA-NI streams x 8 MiB, 16 AVX-512 streams x 2 MiB), so RSS per worker stays
+// the same whichever kernel the CPU picks. Never below kHashMinWindowBytes per stream.
+inline constexpr std::size_t kHashWorkerMappedBytes = 32u << 20;
+inline constexpr std::size_t kHashMinWindowBytes = 1u << 20;
 // Hashing worker threads, whatever --threads says.
 inline constexpr std::size_t kMaxHashThreads = 256;
 

@@ -39,6 +39,9 @@ inline constexpr std::string_view kBytes = "bytes";
 inline constexpr std::string_view kFiles = "files";
 inline constexpr std::string_view kRootDigest = "root_digest";
 inline constexpr std::string_view kImpl = "impl";
+inline constexpr std::string_view kLanes = "lanes";
+inline constexpr std::string_view kSelectedBy = "selected_by";
+inline constexpr std::string_view kBaseline = "baseline";
 // server
 inline constexpr std::string_view kAddress = "address";
 inline constexpr std::string_view kPort = "port";

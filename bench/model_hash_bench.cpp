@@ -1,6 +1,8 @@
 // model_hash_bench: whole-model hashing throughput from the page cache (hash_model), per thread
 // count, against OpenSSL's single-stream SHA-256 measured in the same run, with the peak RSS of
-// each phase to show that memory does not grow with model size. Not a test: it asserts nothing.
+// each phase to show that memory does not grow with model size; then the same for every SHA-256
+// backend the CPU offers (the self-benchmark's candidates), one thread each, with the selected one
+// marked. Not a test: it asserts nothing.
 //
 // Usage: model_hash_bench [DIR]   (default $TMPDIR or /tmp; needs ~4.6 GB free; removes its files)
 #include <fcntl.h>
@@ -128,9 +130,11 @@ struct Row {
   std::uint64_t bytes = 0;
 };
 
-Row run_model(const fs::path& model, const SerializationConfig& config, std::size_t threads) {
+Row run_model(const fs::path& model, const SerializationConfig& config, std::size_t threads,
+              const Sha256Backend* backend = nullptr) {
   HashOptions o;
   o.threads = threads;
+  o.backend = backend;
   reset_peak_rss();
   const double w0 = seconds_now();
   const double c0 = cpu_seconds();
@@ -202,8 +206,11 @@ int main(int argc, char** argv) {
   }
   warm(dir / "big/weights.bin");
 
-  std::printf("model_hash_bench: hash_model from the page cache; backend %s (%zu lanes), %u cores\n",
-              std::string(sha256_default_backend().name).c_str(), sha256_default_backend().lanes, cores);
+  const Sha256Selection& sel = sha256_selection();
+  std::printf("model_hash_bench: hash_model from the page cache; backend %s (%zu lanes, by %s; baseline %s; "
+              "self-benchmark %.2f ms), %u cores\n",
+              std::string(sel.backend->name).c_str(), sel.backend->lanes, std::string(sel.selected_by).c_str(),
+              std::string(sel.baseline->name).c_str(), sel.benchmark_ms, cores);
   std::printf("GB/s = 1e9 B/s. wall: elapsed; per core: bytes / process CPU time (stable on a shared machine)\n");
   std::printf("ratio per core: per-core GB/s / OpenSSL single-stream GB/s (CPU time); best of 2-3 runs\n\n");
 
@@ -247,11 +254,34 @@ int main(int argc, char** argv) {
   for (std::size_t t = 1; t <= cores; ++t) {
     print("one 2 GiB file, shards of 256 MiB", t, best_of(2, [&] { return run_model(dir / "big", shards, t); }));
   }
+  // 32 shards: 16 per worker with 2 threads, enough to fill a 16-lane kernel.
+  SerializationConfig small_shards = shards;
+  small_shards.shard_size = kShardBytes / 4;
+  for (std::size_t t = 1; t <= cores; ++t) {
+    print("one 2 GiB file, shards of 64 MiB", t, best_of(2, [&] { return run_model(dir / "big", small_shards, t); }));
+  }
   // Many small files: bound by system calls (stat, open, fstat, pread, fstat, close), not hashing.
   for (std::size_t t = 1; t <= cores; ++t) {
     print("20000 x 4 KiB files, files mode", t, best_of(3, [&] { return run_model(dir / "tiny", files, t); }));
   }
   std::printf("\nideal wall GB/s with all %u cores: %.2f (cores x OpenSSL x 1.8)\n", cores, cores * ossl_core * 1.8);
+
+  // Every candidate on the same whole model (8 x 32 MiB in 32 shards of 8 MiB: every lane busy
+  // for every kernel), one thread, against the same OpenSSL figure.
+  std::printf("\nevery SHA-256 backend, 8 x 32 MiB files in shards of 8 MiB, one thread (self-benchmark GB/s in cache)\n");
+  SerializationConfig eight_mib = shards;
+  eight_mib.shard_size = 8 * kMiB;
+  for (const Sha256Backend* b : sha256_available_backends()) {
+    double self = 0;
+    for (const Sha256Candidate& c : sel.candidates) {
+      self = c.backend == b ? c.gbps : self;
+    }
+    const std::string name = "backend " + std::string(b->name) + " (" + std::to_string(b->lanes) + " lanes, self " +
+                             std::to_string(self).substr(0, 4) + ")" +
+                             (b == sel.backend ? " *" : b == sel.baseline ? " (b)" : "");
+    print(name, 1, best_of(2, [&] { return run_model(dir / "small", eight_mib, 1, b); }));
+  }
+  std::printf("* = selected, (b) = baseline (the fixed choice before the self-benchmark)\n");
 
   std::error_code ec;
   fs::remove_all(dir, ec);

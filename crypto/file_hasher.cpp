@@ -41,7 +41,8 @@ constexpr std::size_t kBlockBytes = 64;
 // Ranges up to this size are read with pread into a buffer: an mmap + munmap (and the TLB
 // shootdown munmap costs in a threaded process) is dearer than copying 64 KiB.
 constexpr std::size_t kPreadMaxBytes = 64u << 10;
-static_assert(limits::kHashWindowBytes % kBlockBytes == 0, "windows must hold whole blocks");
+static_assert(limits::kHashWindowBytes % kBlockBytes == 0 && limits::kHashMinWindowBytes % kBlockBytes == 0,
+              "windows must hold whole blocks");
 
 // --- SIGBUS guard (see file_hasher.h for why it is process-wide) ------------------------------
 
@@ -246,6 +247,7 @@ struct Stream {
   std::uint64_t pos = 0;         // next file offset to hash
   std::uint64_t end = 0;         // exclusive
   std::uint64_t window_end = 0;  // end of the bytes currently readable at `cursor`
+  std::size_t window_bytes = limits::kHashWindowBytes;  // mmap window size (see hash_jobs_lockstep)
   const std::uint8_t* cursor = nullptr;
   void* map_base = nullptr;
   std::size_t map_len = 0;
@@ -284,7 +286,7 @@ struct Stream {
   }
 
   // load_window makes the next bytes readable. Windows are laid out from the range start in
-  // steps of kHashWindowBytes (a multiple of 64), so every window but the last holds whole
+  // steps of window_bytes (a multiple of 64), so every window but the last holds whole
   // blocks and the lanes stay block-aligned.
   Result<void> load_window() {
     release_window();
@@ -310,7 +312,7 @@ struct Stream {
       return ok_status();
     }
     const std::uint64_t page = ~static_cast<std::uint64_t>(g_page_mask) + 1;
-    const std::uint64_t win_end = std::min<std::uint64_t>(end, pos + limits::kHashWindowBytes);
+    const std::uint64_t win_end = std::min<std::uint64_t>(end, pos + window_bytes);
     const std::uint64_t map_off = pos & ~(page - 1);
     const std::size_t len = static_cast<std::size_t>(win_end - map_off);
     void* base = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd.get(), static_cast<off_t>(map_off));
@@ -415,9 +417,15 @@ void hash_jobs_lockstep(std::span<const HashJob> jobs, HashType type, const Sha2
     width = std::max<std::size_t>(2, backend.lanes);
   }
   width = std::clamp<std::size_t>(width, 1, kMaxLockstepWidth);
+  // Wider kernels keep more streams in flight with smaller windows: the mapped total stays at
+  // kHashWorkerMappedBytes (64 KiB steps keep windows page- and block-aligned).
+  const std::size_t window_bytes =
+      std::clamp<std::size_t>(limits::kHashWorkerMappedBytes / width / (64u << 10) * (64u << 10),
+                              limits::kHashMinWindowBytes, limits::kHashWindowBytes);
   std::vector<Stream> streams(width);
   for (std::size_t i = 0; i < width; ++i) {
     streams[i].slot = i;
+    streams[i].window_bytes = window_bytes;
   }
   std::size_t active = 0;
   auto finish = [&](Stream& s, Result<FileDigest> r) {

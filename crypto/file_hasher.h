@@ -119,9 +119,10 @@ inline constexpr std::size_t kMaxLockstepWidth = 16;
 // keeping up to `width` (1..kMaxLockstepWidth; 0 = max(2, backend.lanes)) in flight: sha256 jobs
 // advance together through sha256_update_many in equal whole-block chunks, so the backend's
 // multi-lane kernel runs whenever two or more are in flight. Each job is read through mmap windows
-// of limits::kHashWindowBytes (MADV_SEQUENTIAL, unmapped once hashed; ranges up to 64 KiB are read
-// with pread instead), so memory stays bounded by width x window whatever the file size. Per-job
-// errors (to on_done): kIo cannot open/read/map, or "<name>: changed while hashing" (stamp changed,
+// of limits::kHashWorkerMappedBytes / width, between kHashMinWindowBytes and kHashWindowBytes
+// (MADV_SEQUENTIAL, unmapped once hashed; ranges up to 64 KiB are read with pread instead), so
+// the mapped bytes stay at most kHashWorkerMappedBytes per call whatever the width and file size.
+// Per-job errors (to on_done): kIo cannot open/read/map, or "<name>: changed while hashing" (stamp changed,
 // or truncated under the mapping: SIGBUS), kUnsupported a symlink not allowed or not a regular
 // file, kIo a range past the end of the file. `backend` is only used for sha256. Not reentrant
 // from its own hooks; thread-safe otherwise (state is per call and per thread).

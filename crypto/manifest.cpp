@@ -158,7 +158,8 @@ Result<std::vector<FileDigest>> run_jobs(const std::vector<HashJob>& jobs, const
     };
     hooks.stop = [&] { return abort.load(std::memory_order_relaxed) || cancelled(); };
     try {
-      hash_jobs_lockstep(jobs, type, backend, width, hooks);
+      // per_worker, not width: the mmap windows are sized for the streams really in flight.
+      hash_jobs_lockstep(jobs, type, backend, per_worker, hooks);
     } catch (const std::exception& e) {
       worker_errors[w] = make_error(Code::kInternal, std::string("hashing worker: ") + e.what());
       abort.store(true, std::memory_order_relaxed);

@@ -18,8 +18,8 @@ namespace {
 constexpr std::uint32_t kInitialState[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 constexpr std::size_t kBlockBytes = 64;
-// The widest multi-lane kernel we build (AVX2 has 8 lanes); the driver keeps one slot per lane
-// on the stack.
+// The widest multi-lane kernel we build (AVX-512 has 16 lanes); the driver keeps one slot per
+// lane on the stack.
 constexpr std::size_t kMaxLanes = 16;
 
 [[noreturn]] void die(const char* what) {
@@ -167,8 +167,9 @@ void sha256_update_many(std::span<Sha256* const> hashers,
   }
 
   // Step 2: longest first, keep `lanes` slots busy; a slot that runs dry takes the next job. Once
-  // the queue is empty and slots fall idle, the remaining streams go through a narrower kernel
-  // (or the full one with scratch lanes) while that beats one stream at a time, then compress1.
+  // the queue is empty and slots fall idle, the remaining streams go through whatever the
+  // dispatcher measured fastest for that many: the full kernel with scratch lanes, a narrower
+  // one (on some of them at a time when it is narrower still), or compress1 one by one.
   std::stable_sort(jobs.begin(), jobs.end(),
                    [](const Job& a, const Job& b) { return a.blocks > b.blocks; });
   std::size_t next_job = 0;
@@ -188,16 +189,19 @@ void sha256_update_many(std::span<Sha256* const> hashers,
       if (run.kernel == nullptr) {
         break;
       }
-      if (run.width > kMaxLanes || run.width < filled) {
+      if (run.width > kMaxLanes || run.width < 1) {
         die("sha256_update_many: partial kernel width out of range");
       }
     }
+    // The first min(filled, width) streams run now; any others wait for a later round.
+    bool chosen[kMaxLanes] = {};
     std::uint32_t* states[kMaxLanes];
     const std::uint8_t* inputs[kMaxLanes];
     std::size_t used = 0;
     std::size_t common = SIZE_MAX;
-    for (std::size_t s = 0; s < lanes; ++s) {
+    for (std::size_t s = 0; s < lanes && used < run.width; ++s) {
       if (slots[s] != nullptr) {
+        chosen[s] = true;
         common = std::min(common, slots[s]->blocks);
         states[used] = slots[s]->hasher->state_;
         inputs[used] = slots[s]->next;
@@ -211,7 +215,7 @@ void sha256_update_many(std::span<Sha256* const> hashers,
     }
     run.kernel(states, inputs, common);
     for (std::size_t s = 0; s < lanes; ++s) {
-      if (slots[s] != nullptr) {
+      if (chosen[s]) {
         slots[s]->next += common * kBlockBytes;
         slots[s]->blocks -= common;
         if (slots[s]->blocks == 0) {

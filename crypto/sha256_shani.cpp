@@ -18,8 +18,10 @@ namespace {
 // 4 wins although it spills (16 xmm registers hold ~2.5 streams; the SHA instructions have no
 // VEX/EVEX form, so AVX-512's extra registers cannot help). The numbers suggest sha256rnds2
 // issues about once per 2 cycles with about 4 cycles of latency: 2 streams nearly fill the unit
-// and 4 also hide the per-block work around the rounds. Hence kShaniLanes = 4; the 2- and
-// 3-stream kernels serve the multi-stream driver when only that many streams remain.
+// and 4 also hide the per-block work around the rounds. Hence kShaniLanes = 4 (the "shani"
+// backend). Other cores differ (a Sapphire Rapids Xeon measured 3-way fastest, issue 18), so each
+// interleave is also a backend of its own and the self-benchmark in sha256_dispatch.cpp picks per
+// CPU; the narrower kernels also serve the multi-stream driver when fewer streams remain.
 
 // The SHA instructions keep the state as two registers, ABEF and CDGH, with A (resp. C) in the
 // most significant dword (Intel SDM, SHA256RNDS2). FIPS order in memory is A..H, low to high.
@@ -117,6 +119,11 @@ void sha256_shani_compress1(std::uint32_t state[8], const std::uint8_t* data, st
 void sha256_shani_compress_lanes(std::uint32_t* const* states, const std::uint8_t* const* data,
                                  std::size_t nblocks) {
   compress_interleaved<static_cast<int>(kShaniLanes)>(states, data, nblocks);
+}
+
+void sha256_shani_compress_x1(std::uint32_t* const* states, const std::uint8_t* const* data,
+                              std::size_t nblocks) {
+  compress_interleaved<1>(states, data, nblocks);
 }
 
 void sha256_shani_compress_x2(std::uint32_t* const* states, const std::uint8_t* const* data,

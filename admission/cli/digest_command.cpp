@@ -46,8 +46,33 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
+// sha256_kernel_json says which SHA-256 kernel hashed the model and how it was chosen: the
+// self-benchmark's figures for every candidate (GB/s in cache, all lanes busy), its cost, or that
+// MODELGATE_SHA256 forced the choice (docs/performance.md).
+nlohmann::ordered_json sha256_kernel_json() {
+  const Sha256Selection& sel = sha256_selection();
+  nlohmann::ordered_json k;
+  k["name"] = std::string(sel.backend->name);
+  k["lanes"] = sel.backend->lanes;
+  k["selected_by"] = std::string(sel.selected_by);
+  k["baseline"] = std::string(sel.baseline->name);
+  k["benchmark_ms"] = sel.benchmark_ms;
+  k["benchmark_cpu_ms"] = sel.benchmark_cpu_ms;
+  nlohmann::ordered_json candidates = nlohmann::ordered_json::array();
+  for (const Sha256Candidate& c : sel.candidates) {
+    nlohmann::ordered_json e;
+    e["name"] = std::string(c.backend->name);
+    e["lanes"] = c.backend->lanes;
+    e["gbps"] = c.gbps;
+    candidates.push_back(std::move(e));
+  }
+  k["candidates"] = std::move(candidates);
+  return k;
+}
+
 // manifest_json is the --json document: {"serialization": {...}, "resources": [...],
-// "root_digest": "sha256:<hex>"}, keys as in the model_signing predicate (§1.4).
+// "root_digest": "sha256:<hex>", "sha256_kernel": {...}}, the first three keys as in the
+// model_signing predicate (§1.4).
 nlohmann::ordered_json manifest_json(const Manifest& m) {
   nlohmann::ordered_json ser;
   const bool shards = m.config.method == SerializationMethod::kShards;
@@ -71,6 +96,7 @@ nlohmann::ordered_json manifest_json(const Manifest& m) {
   doc["resources"] = std::move(resources);
   const Sha256Digest root = m.root_digest();
   doc["root_digest"] = "sha256:" + to_hex(root);
+  doc["sha256_kernel"] = sha256_kernel_json();
   return doc;
 }
 

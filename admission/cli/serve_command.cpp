@@ -19,6 +19,7 @@
 #include "admission/webhook.h"
 #include "base/log.h"
 #include "base/log_keys.h"
+#include "crypto/sha256.h"
 
 namespace modelgate::cli {
 
@@ -60,6 +61,16 @@ int run_serve(const ServeArgs& args) {
   signal(SIGPIPE, SIG_IGN);
 
   log::Logger logger(stderr, config.log_level);
+  {
+    // Logged once: which SHA-256 kernel this process hashes with and how it was chosen.
+    const crypto::Sha256Selection& sha = crypto::sha256_selection();
+    logger.info("sha256_kernel")
+        .str(log_keys::kImpl, sha.backend->name)
+        .num(log_keys::kLanes, static_cast<std::int64_t>(sha.backend->lanes))
+        .str(log_keys::kSelectedBy, sha.selected_by)
+        .str(log_keys::kBaseline, sha.baseline->name)
+        .real(log_keys::kDurationMs, sha.benchmark_ms);
+  }
   auto metrics = std::make_shared<admission::Metrics>();
   auto webhook = admission::Webhook::create(config, metrics);
   if (!webhook.ok()) {

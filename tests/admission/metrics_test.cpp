@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "admission/metrics.h"
+#include "crypto/sha256.h"
 #include "prometheus_text.h"
 
 using modelgate::admission::Metrics;
@@ -58,6 +59,7 @@ TEST_CASE("a fresh registry exposes every documented metric family with its type
       {"modelgate_tls_reloads_total", "counter"},
       {"modelgate_connections_closed_total", "counter"},
       {"modelgate_break_glass_total", "counter"},
+      {"modelgate_sha256_kernel_info", "gauge"},
   };
   for (const auto& [name, type] : want) {
     INFO(name);
@@ -71,6 +73,16 @@ TEST_CASE("a fresh registry exposes every documented metric family with its type
   CHECK(t.value("modelgate_policy_reloads_total", {{"result", "success"}}) == 0.0);
   CHECK(t.value("modelgate_cache_requests_total", {{"cache", "verdict"}, {"result", "hit"}}) == 0.0);
   CHECK(t.value("modelgate_hashed_bytes_total") == 0.0);
+}
+
+TEST_CASE("the metrics name the SHA-256 kernel in use, its lanes and how it was chosen",
+          "[admission][metrics]") {
+  Metrics m;
+  const modelgate::crypto::Sha256Selection& sha = modelgate::crypto::sha256_selection();
+  const PromText t = scrape(m);
+  CHECK(t.value("modelgate_sha256_kernel_info", {{"kernel", std::string(sha.backend->name)},
+                                                 {"lanes", std::to_string(sha.backend->lanes)},
+                                                 {"selected_by", std::string(sha.selected_by)}}) == 1.0);
 }
 
 TEST_CASE("observations move exactly the series they name", "[admission][metrics]") {

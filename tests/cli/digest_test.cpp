@@ -112,7 +112,7 @@ TEST_CASE("digest --json prints the manifest with serialization, resources and r
   auto r = digest({(dir / "m").string(), "--json"});
   REQUIRE(r.exit_code == 0);
   const auto doc = nlohmann::json::parse(r.out);
-  REQUIRE(doc.size() == 3);
+  REQUIRE(doc.size() == 4);
   const auto& ser = doc.at("serialization");
   CHECK(ser.size() == 4);
   CHECK(ser.at("method") == "files");
@@ -142,6 +142,39 @@ TEST_CASE("digest --json prints the manifest with serialization, resources and r
   const auto bdoc = nlohmann::json::parse(blake.out);
   CHECK(bdoc.at("serialization").at("hash_type") == "blake2b");
   CHECK(bdoc.at("resources")[0].at("digest").get<std::string>().size() == 128);
+}
+
+TEST_CASE("digest --json names the SHA-256 kernel, how it was chosen and every candidate's speed") {
+  TempDir dir;
+  write_file(dir / "m/a", "a");
+  auto r = digest({(dir / "m").string(), "--json"});
+  REQUIRE(r.exit_code == 0);
+  const auto k = nlohmann::json::parse(r.out).at("sha256_kernel");
+  CHECK(k.at("selected_by") == "benchmark");
+  CHECK(k.at("benchmark_ms").get<double>() > 0);
+  CHECK(k.at("benchmark_cpu_ms").get<double>() > 0);
+  const auto& candidates = k.at("candidates");
+  REQUIRE(candidates.size() >= 1);
+  CHECK(candidates[0].at("name") == "scalar");
+  bool chosen_listed = false;
+  bool baseline_listed = false;
+  for (const auto& c : candidates) {
+    CHECK(c.at("gbps").get<double>() > 0);
+    chosen_listed = chosen_listed || (c.at("name") == k.at("name") && c.at("lanes") == k.at("lanes"));
+    baseline_listed = baseline_listed || c.at("name") == k.at("baseline");
+  }
+  CHECK(chosen_listed);
+  CHECK(baseline_listed);
+
+  // MODELGATE_SHA256 forces the kernel, and says so; the digest does not change.
+  auto forced = run({"env", "MODELGATE_SHA256=scalar", modelgate::testing::modelgate_binary().string(), "digest",
+                     (dir / "m").string(), "--json"});
+  REQUIRE(forced.exit_code == 0);
+  const auto fdoc = nlohmann::json::parse(forced.out);
+  CHECK(fdoc.at("sha256_kernel").at("name") == "scalar");
+  CHECK(fdoc.at("sha256_kernel").at("lanes") == 1);
+  CHECK(fdoc.at("sha256_kernel").at("selected_by") == "environment");
+  CHECK(fdoc.at("root_digest") == nlohmann::json::parse(r.out).at("root_digest"));
 }
 
 TEST_CASE("digest of a missing model is a usage error with one line on stderr") {
