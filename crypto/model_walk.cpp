@@ -97,6 +97,7 @@ struct Walker {
   std::unordered_set<std::string> ignored;
   ModelTree& tree;
   std::size_t entries = 0;
+  std::size_t visited = 0;  // entries examined, for the deadline check
 
   Result<void> add_file(std::string rel, bool via_symlink, const struct stat& st) {
     if (tree.files.size() >= limits::kMaxModelFiles) {
@@ -142,6 +143,10 @@ struct Walker {
     for (std::string& name : names) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
         return make_error(Code::kDeadline, "cancelled while listing the model");
+      }
+      if (options.deadline && (++visited & 63) == 0 && std::chrono::steady_clock::now() > *options.deadline) {
+        return make_error(Code::kDeadline, "deadline passed while listing the model (" + std::to_string(visited) +
+                                               " entries listed)");
       }
       std::string rel = prefix.empty() ? name : prefix + "/" + name;
       if (ignored.count(rel) != 0) {
