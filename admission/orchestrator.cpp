@@ -198,8 +198,10 @@ std::shared_ptr<const Verdict> Orchestrator::run_job_once(Job& job, bool& consis
     facts = policy::collect_model_facts(*ref.policy, dir.value(), sig_name, eo);
   }
   bool unchanged = false;
+  Clock::time_point confirmed = started;
   if (before.ok() && !facts.model_error) {
     auto after = take_snapshot(ref.dir, sig_name, false, std::nullopt, &job.cancel);
+    confirmed = Clock::now();
     unchanged = after.ok() && after->same_as(*before);
     if (after.ok() && !unchanged) {
       consistent = false;
@@ -220,7 +222,7 @@ std::shared_ptr<const Verdict> Orchestrator::run_job_once(Job& job, bool& consis
   if (v->cacheable) {
     const std::string key = job.base + '\n' + before->signature_fingerprint + '\n' + before->tree_fingerprint;
     verdicts_.put(key, v);
-    remember(job.base, key, job, started, v->trusted_until_ns);
+    remember(job.base, key, job, confirmed, v->trusted_until_ns);
     if (metrics_) {
       metrics_->set_cache_entries("verdict", verdicts_.size());
       metrics_->set_cache_entries("file", files_.size());
@@ -261,9 +263,11 @@ void Orchestrator::remember(const std::string& base, const std::string& key, con
 }
 
 // walk_once takes the snapshot a request's key needs; concurrent requests for one directory share
-// one walk, and none waits past its deadline.
+// one walk, and none waits past its deadline. `ended` is when the shared walk finished: the
+// revalidation window runs from there (a model whose walk outlasts the window still costs one
+// walk per burst, not one per request).
 Result<TreeSnapshot> Orchestrator::walk_once(const ModelRef& ref, Clock::time_point deadline,
-                                             Clock::time_point& started) {
+                                             Clock::time_point& ended) {
   const std::string id = ref.dir.string() + '\n' + ref.source->signature_file.value;
   std::shared_ptr<WalkFlight> flight;
   bool mine = false;
@@ -277,7 +281,6 @@ Result<TreeSnapshot> Orchestrator::walk_once(const ModelRef& ref, Clock::time_po
     } else {
       flight = it->second;
     }
-    started = flight->started;
   }
   if (mine) {
     tree_walks_.fetch_add(1);
@@ -292,7 +295,9 @@ Result<TreeSnapshot> Orchestrator::walk_once(const ModelRef& ref, Clock::time_po
     {
       std::lock_guard<std::mutex> lock(flight->mu);
       flight->result.emplace(r);
+      flight->ended = Clock::now();
       flight->done = true;
+      ended = flight->ended;
     }
     flight->cv.notify_all();
     return r;
@@ -301,6 +306,7 @@ Result<TreeSnapshot> Orchestrator::walk_once(const ModelRef& ref, Clock::time_po
   if (!flight->cv.wait_until(lock, deadline, [&] { return flight->done; })) {
     return make_error(Code::kDeadline, "deadline passed while the model was listed");
   }
+  ended = flight->ended;
   return *flight->result;
 }
 
@@ -331,7 +337,7 @@ VerifyOutcome Orchestrator::verify(const ModelRef& ref, std::shared_ptr<const po
     }
   }
   // The key names everything the verdict depends on; computing it reads no model bytes.
-  Clock::time_point walked_at;
+  Clock::time_point walked_at;  // when the walk ended
   auto snap = walk_once(ref, deadline, walked_at);
   if (!snap.ok()) {
     out.state = VerifyState::kPending;  // the walk itself outlasted the deadline

@@ -43,7 +43,8 @@ struct OrchestratorOptions {
   // re-hashed in the background (every cache bypassed) when their digests reach 3/4 of it.
   std::chrono::nanoseconds max_trust_age = std::chrono::minutes(10);
   // revalidate_window: a model walked and found unchanged is answered from its verdict without a
-  // new walk for this long (a burst of pods costs one walk). Zero walks every time.
+  // new walk for this long after that walk ended (a burst of pods costs one walk). Zero walks
+  // every time.
   std::chrono::nanoseconds revalidate_window = std::chrono::seconds(2);
   // abandon_grace: a job is cancelled this long after the deadline of the last request that
   // waited for it (background re-verification and prewarm excepted).
@@ -119,7 +120,7 @@ class Orchestrator {
   std::shared_ptr<const Verdict> run_job(Job& job);
   std::shared_ptr<const Verdict> run_job_once(Job& job, bool& consistent);
   std::shared_ptr<const Verdict> serve(const std::string& key);
-  Result<TreeSnapshot> walk_once(const ModelRef& ref, Clock::time_point deadline, Clock::time_point& started);
+  Result<TreeSnapshot> walk_once(const ModelRef& ref, Clock::time_point deadline, Clock::time_point& ended);
   void remember(const std::string& base, const std::string& key, const Job& job, Clock::time_point walked_at,
                 std::int64_t trusted_until_ns);
   std::shared_ptr<Job> pick_locked();

@@ -40,7 +40,7 @@ struct Orchestrator::Job {
 };
 
 struct Orchestrator::WalkFlight {
-  Clock::time_point started = Clock::now();
+  Clock::time_point ended;  // set with done
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;

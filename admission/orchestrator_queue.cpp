@@ -204,6 +204,9 @@ void Orchestrator::maintain() {
     for (auto& job : dropped) {
       finish(*job, nullptr);
     }
+    for (auto& job : evicted) {
+      finish(*job, nullptr);
+    }
     lock.lock();
   }
 }
