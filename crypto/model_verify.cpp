@@ -270,7 +270,8 @@ class ModelVerifierImpl {
     config.ignore_paths.assign(ignores.begin(), ignores.end());
 
     // The walked list is compared with the signed one before a byte is read: a tree whose names
-    // (or pinned sizes) differ cannot match, however big its files are.
+    // (or pinned sizes) differ cannot match, however big its files are. Small trees are hashed
+    // anyway, so that the report names every digest.
     HashOptions hash = options_.hash;
     hash.before_hashing = [&s, &config, outer = options_.hash.before_hashing,
                            cache = options_.hash.cache](const ModelTree& tree) -> Result<void> {
@@ -278,7 +279,7 @@ class ModelVerifierImpl {
         MG_TRY(outer(tree));
       }
       const ManifestDiff diff = listed_diff(s, config, tree, cache);
-      if (!diff.empty()) {
+      if (!diff.empty() && tree.total_bytes > limits::kMaxBytesHashedForReport) {
         return make_error(Code::kMismatch, "model does not match its signature: " + diff.describe());
       }
       return ok_status();
