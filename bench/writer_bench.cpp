@@ -138,6 +138,7 @@ double burst(Orchestrator& o, const ModelRef& ref, const std::shared_ptr<const p
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const int files = argc > 1 ? std::atoi(argv[1]) : 200'000;
   Bench b;
 
