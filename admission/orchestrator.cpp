@@ -256,9 +256,12 @@ void Orchestrator::remember(const std::string& base, const std::string& key, con
     it = recent_.emplace(base, Recent{key, job.ref, job.set, walked_at, Clock::now(), trusted_until_ns, false}).first;
     return;
   }
-  it->second.key = key;
-  it->second.walked_at = std::max(it->second.walked_at, walked_at);
   it->second.last_used = Clock::now();
+  if (walked_at < it->second.walked_at) {
+    return;  // an older walk finishing late must not pass its key off as the newer walk's
+  }
+  it->second.key = key;
+  it->second.walked_at = walked_at;
   it->second.trusted_until_ns = trusted_until_ns;
 }
 

@@ -46,6 +46,12 @@ void Orchestrator::erase_locked(const std::shared_ptr<Job>& job) {
   if (it != in_flight_.end() && it->second == job) {
     in_flight_.erase(it);
   }
+  if (job->background) {
+    auto r = recent_.find(job->base);
+    if (r != recent_.end()) {
+      r->second.refreshing = false;  // done, evicted or dropped: the next tick may start another
+    }
+  }
   if (--held_by_source_[job->source] == 0) {
     held_by_source_.erase(job->source);
   }
@@ -139,12 +145,6 @@ void Orchestrator::worker() {
       std::lock_guard<std::mutex> lock(mu_);
       erase_locked(job);
       work_cv_.notify_all();  // the source's share of workers is free again
-      if (job->background) {
-        auto r = recent_.find(job->base);
-        if (r != recent_.end()) {
-          r->second.refreshing = false;
-        }
-      }
     }
     finish(*job, std::move(v));
   }
