@@ -80,8 +80,8 @@ Orchestrator::Orchestrator(OrchestratorOptions options, std::shared_ptr<Metrics>
       metrics_(std::move(metrics)),
       files_(file_cache_options(options_), metrics_.get()),
       verdicts_(options_.verdict_cache_entries) {
-  const std::size_t n = std::max<std::size_t>(1, options_.max_concurrent_jobs);
-  for (std::size_t i = 0; i < n; ++i) {
+  worker_count_ = std::max<std::size_t>(1, options_.max_concurrent_jobs);
+  for (std::size_t i = 0; i < worker_count_; ++i) {
     workers_.emplace_back([this] { worker(); });
   }
   maintainer_ = std::thread([this] { maintain(); });

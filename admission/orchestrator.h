@@ -147,6 +147,7 @@ class Orchestrator {
   std::map<std::string, std::shared_ptr<WalkFlight>> walks_;  // single flight, by directory
   std::map<std::string, Recent> recent_;                     // by generation, policy, directory
   std::uint64_t seq_ = 0;
+  std::size_t worker_count_ = 0;  // set before any worker starts (workers_ grows while they run)
   std::vector<std::thread> workers_;
   std::thread maintainer_;
   std::condition_variable stop_cv_;

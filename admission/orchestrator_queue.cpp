@@ -14,7 +14,7 @@ namespace modelgate::admission {
 // kept for the other sources, so a writer whose storage holds slow models cannot starve the rest
 // (each job already hashes on every core, so one source loses little by it).
 std::shared_ptr<Orchestrator::Job> Orchestrator::pick_locked() {
-  const std::size_t cap = workers_.size() > 1 ? workers_.size() - 1 : 1;
+  const std::size_t cap = worker_count_ > 1 ? worker_count_ - 1 : 1;
   std::deque<std::shared_ptr<Job>>* best = nullptr;
   std::size_t best_running = 0;
   for (auto& [source, q] : queues_) {
@@ -74,7 +74,7 @@ void Orchestrator::erase_locked(const std::shared_ptr<Job>& job) {
 // slots than the busiest one takes that source's newest queued slot (its waiters are told
 // "overloaded"): one writer flooding its storage cannot keep the other sources out.
 bool Orchestrator::admit_locked(const std::shared_ptr<Job>& job, std::vector<std::shared_ptr<Job>>& evicted) {
-  const std::size_t capacity = workers_.size() + options_.max_queued_jobs;
+  const std::size_t capacity = worker_count_ + options_.max_queued_jobs;
   if (in_flight_.size() >= capacity) {
     const std::size_t mine = held_by_source_.count(job->source) ? held_by_source_[job->source] : 0;
     std::string hog;
@@ -177,7 +177,7 @@ void Orchestrator::maintain() {
     }
     const std::int64_t wall = files_.now_ns();
     const std::int64_t early = files_.max_trust_age_ns() / 4;
-    const std::size_t capacity = workers_.size() + options_.max_queued_jobs;
+    const std::size_t capacity = worker_count_ + options_.max_queued_jobs;
     std::vector<std::shared_ptr<Job>> evicted;
     for (auto it = recent_.begin(); it != recent_.end();) {
       Recent& r = it->second;
