@@ -152,9 +152,19 @@ class ConfigParser {
       }
     }
     if (auto f = top.get("cache")) {
-      yaml::Map m(r_, *f, {"fileDigestEntries", "verdictEntries"});
+      yaml::Map m(r_, *f, {"fileDigestEntries", "verdictEntries", "settleInterval", "maxTrustAge", "revalidateWindow"});
       count(m, "fileDigestEntries", 1, kMaxFileDigestEntries, c.file_digest_cache_entries);
       count(m, "verdictEntries", 1, kMaxVerdictEntries, c.verdict_cache_entries);
+      // Below the kernel's dirty-page expiry (30 s + 5 s by default) a shared-mapping writer can
+      // change bytes without moving mtime: the floor keeps a typo from disabling the rule.
+      seconds_field(m, "settleInterval", {milliseconds(1000), milliseconds(3600 * 1000), true}, c.settle_interval);
+      seconds_field(m, "maxTrustAge", {milliseconds(10'000), milliseconds(7 * 24 * 3600 * 1000LL), true},
+                    c.max_trust_age);
+      if (auto w = m.get("revalidateWindow")) {
+        if (auto d = duration(*w, {milliseconds(100), milliseconds(60'000), false})) {
+          c.revalidate_window = *d;
+        }
+      }
     }
     if (auto f = top.get("deadline")) {
       if (auto d = duration(*f, {kMinDeadline, kMaxDeadline, false})) {
@@ -162,10 +172,15 @@ class ConfigParser {
       }
     }
     if (auto f = top.get("hashing")) {
-      yaml::Map m(r_, *f, {"threads", "maxConcurrentJobs", "maxQueuedJobs"});
+      yaml::Map m(r_, *f, {"threads", "maxConcurrentJobs", "maxQueuedJobs", "abandonGrace"});
       count(m, "threads", 0, static_cast<std::uint32_t>(limits::kMaxHashThreads), c.hash_threads);
       count(m, "maxConcurrentJobs", 1, kMaxConcurrentJobs, c.max_concurrent_jobs);
       count(m, "maxQueuedJobs", 0, kMaxQueuedJobs, c.max_queued_jobs);
+      if (auto g = m.get("abandonGrace")) {
+        if (auto d = duration(*g, {milliseconds(100), milliseconds(3600 * 1000), false})) {
+          c.abandon_grace = *d;
+        }
+      }
     }
     if (auto f = top.get("prewarm")) {
       yaml::Map m(r_, *f, {"enabled", "interval"});

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,16 @@ struct ServerConfig {
   // caches (entries, LRU).
   std::size_t file_digest_cache_entries = 200'000;
   std::size_t verdict_cache_entries = 10'000;
+  // settle_interval: a file whose mtime or ctime is younger than this when it is read is never
+  // served from a cache (a shared-mapping writer can change bytes without moving them until the
+  // kernel writes the dirty page back). Keep it above vm.dirty_expire_centisecs + writeback.
+  std::chrono::seconds settle_interval{60};
+  // max_trust_age: a cached file digest older than this is not served; models in use are re-hashed
+  // in the background (bypassing every cache) before their digests reach it.
+  std::chrono::seconds max_trust_age{600};
+  // revalidate_window: after a model's tree was walked and found unchanged, requests for it within
+  // this window are answered from the verdict without walking it again (one walk per burst).
+  std::chrono::milliseconds revalidate_window{2000};
   // deadline: how long one admission may spend verifying before it answers "still verifying".
   // Keep it below the webhook's timeoutSeconds (the chart sets timeoutSeconds = deadline + 2s).
   std::chrono::milliseconds deadline{8000};
@@ -44,6 +55,9 @@ struct ServerConfig {
   std::size_t hash_threads = 0;
   std::size_t max_concurrent_jobs = 2;
   std::size_t max_queued_jobs = 64;
+  // abandon_grace: a job that no request waits for any more is cancelled this long after the last
+  // waiting request's deadline (prewarm and background re-verification are not).
+  std::chrono::milliseconds abandon_grace{30'000};
   // prewarm: walk and hash every source root at start and then every interval (0 = off).
   bool prewarm = false;
   std::chrono::seconds prewarm_interval{600};
@@ -63,6 +77,9 @@ struct ServerConfig {
   std::vector<std::pair<std::string, std::filesystem::path>> root_overrides;
   // now: not read from YAML; `policy test` fixes the clock (unix seconds) so fixtures do not age.
   std::int64_t now = 0;
+  // wall_clock_ns: not read from YAML; tests replace the clock (unix ns) the caches use to judge
+  // the settle interval and trust ages. Empty = CLOCK_REALTIME.
+  std::function<std::int64_t()> wall_clock_ns;
 };
 
 // ConfigOutcome: the config, or has_errors(diagnostics).

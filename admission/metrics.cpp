@@ -94,6 +94,16 @@ class MetricsImpl {
                            .Help("Hashing jobs refused because the queue was full")
                            .Register(*registry_)
                            .Add({})),
+        jobs_abandoned_(prometheus::BuildCounter()
+                            .Name("modelgate_hash_jobs_abandoned_total")
+                            .Help("Hashing jobs cancelled because no request waited for them any more")
+                            .Register(*registry_)
+                            .Add({})),
+        model_walks_(prometheus::BuildCounter()
+                         .Name("modelgate_model_walks_total")
+                         .Help("Walks of a model tree to revalidate a cached verdict")
+                         .Register(*registry_)
+                         .Add({})),
         policy_reloads_(prometheus::BuildCounter()
                             .Name("modelgate_policy_reloads_total")
                             .Help("Policy and trust reloads by result (success, failure)")
@@ -159,6 +169,8 @@ class MetricsImpl {
   prometheus::Family<prometheus::Counter>& failures_;
   prometheus::Gauge& jobs_in_flight_;
   prometheus::Counter& jobs_rejected_;
+  prometheus::Counter& jobs_abandoned_;
+  prometheus::Counter& model_walks_;
   prometheus::Family<prometheus::Counter>& policy_reloads_;
   prometheus::Gauge& policies_loaded_;
   prometheus::Gauge& last_reload_ok_;
@@ -209,6 +221,10 @@ void Metrics::add_verification_failure(std::string_view reason) {
 void Metrics::set_jobs_in_flight(std::int64_t jobs) { impl_->jobs_in_flight_.Set(static_cast<double>(jobs)); }
 
 void Metrics::add_job_rejected() { impl_->jobs_rejected_.Increment(); }
+
+void Metrics::add_job_abandoned() { impl_->jobs_abandoned_.Increment(); }
+
+void Metrics::add_model_walk() { impl_->model_walks_.Increment(); }
 
 void Metrics::observe_policy_reload(bool success, std::size_t policies_loaded) {
   impl_->policy_reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();

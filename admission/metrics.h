@@ -40,6 +40,12 @@ class Metrics {
   // modelgate_hash_jobs_in_flight (gauge) and modelgate_hash_jobs_rejected_total (queue full).
   void set_jobs_in_flight(std::int64_t jobs);
   void add_job_rejected();
+  // modelgate_hash_jobs_abandoned_total: jobs cancelled because no request waited for them any
+  // more (deadline + hashing.abandonGrace passed).
+  void add_job_abandoned();
+  // modelgate_model_walks_total: walks of a model's tree (names and stamps) to decide whether a
+  // cached verdict still holds; at most one per model per cache.revalidateWindow.
+  void add_model_walk();
   // modelgate_policy_reloads_total{result} (result: success|failure), modelgate_policies_loaded
   // (gauge), modelgate_policy_last_reload_success (gauge 0/1).
   void observe_policy_reload(bool success, std::size_t policies_loaded);

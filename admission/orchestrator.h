@@ -21,6 +21,7 @@
 
 #include "admission/metrics.h"
 #include "admission/model_refs.h"
+#include "admission/tree_snapshot.h"
 #include "admission/verdict_cache.h"
 #include "policy/evaluate.h"
 #include "policy/trust_material.h"
@@ -35,6 +36,23 @@ struct OrchestratorOptions {
   std::size_t max_concurrent_jobs = 2;  // worker threads
   std::size_t max_queued_jobs = 64;     // jobs waiting for a worker; more are refused (overload)
   std::int64_t now = 0;                 // fixed clock for tests (unix seconds); 0 = system clock
+  // settle_interval: files changed more recently than this (mtime/ctime) when read are never
+  // served from a cache, and a verdict resting on one is not cached (FileDigestCacheOptions).
+  std::chrono::nanoseconds settle_interval = std::chrono::seconds(60);
+  // max_trust_age: no cached digest or verdict older than this is served; models in use are
+  // re-hashed in the background (every cache bypassed) when their digests reach 3/4 of it.
+  std::chrono::nanoseconds max_trust_age = std::chrono::minutes(10);
+  // revalidate_window: a model walked and found unchanged is answered from its verdict without a
+  // new walk for this long after that walk ended (a burst of pods costs one walk). Zero walks
+  // every time.
+  std::chrono::nanoseconds revalidate_window = std::chrono::seconds(2);
+  // abandon_grace: a job is cancelled this long after the deadline of the last request that
+  // waited for it (background re-verification and prewarm excepted).
+  std::chrono::nanoseconds abandon_grace = std::chrono::seconds(30);
+  // maintenance_interval: how often abandoned jobs are looked for and refreshes started.
+  std::chrono::nanoseconds maintenance_interval = std::chrono::seconds(1);
+  // wall_clock_ns: unix ns for the settle interval and trust ages (tests); empty = CLOCK_REALTIME.
+  std::function<std::int64_t()> wall_clock_ns;
 };
 
 // VerifyState says what a caller got back.
@@ -63,8 +81,13 @@ class Orchestrator {
 
   // verify returns the verdict on `ref` (its policy, directory and signature file), from cache
   // when nothing it depends on changed, else from a job (new, or already running for the same
-  // key) waited for until `deadline`. `set` must outlive the call and any job it starts (jobs
-  // keep their own reference to it). Never throws.
+  // key) waited for until `deadline`. Whether anything changed is decided by a walk of the model
+  // (names and stamps, no bytes), shared by concurrent requests for one model and skipped within
+  // revalidate_window of the last one; a walk that outlasts `deadline` answers kPending. A job
+  // keys its verdict only by what it observed itself (a snapshot before and after hashing, the
+  // hashed files' stamps inside it), and caches nothing when they differ or a file had not
+  // settled. Jobs share the workers fairly between policy sources. `set` must outlive the call
+  // and any job it starts (jobs keep their own reference to it). Never throws.
   VerifyOutcome verify(const ModelRef& ref, std::shared_ptr<const policy::TrustedPolicySet> set,
                        std::chrono::steady_clock::time_point deadline);
 
@@ -81,11 +104,31 @@ class Orchestrator {
   std::uint64_t jobs_started() const { return jobs_started_.load(); }
   // hashed_bytes counts bytes read and hashed (cache misses) over the orchestrator's life.
   std::uint64_t hashed_bytes() const { return hashed_bytes_.load(); }
+  // tree_walks counts walks of a model for a request (not those inside jobs).
+  std::uint64_t tree_walks() const { return tree_walks_.load(); }
+  // jobs_abandoned counts jobs cancelled because no request waited for them any more.
+  std::uint64_t jobs_abandoned() const { return jobs_abandoned_.load(); }
+  // refreshes_started counts background re-verifications (maxTrustAge).
+  std::uint64_t refreshes_started() const { return refreshes_started_.load(); }
+  const FileDigestCache& file_cache() const { return files_; }
 
  private:
   struct Job;
+  struct WalkFlight;
+  struct Recent;
+  using Clock = std::chrono::steady_clock;
   std::shared_ptr<const Verdict> run_job(Job& job);
+  std::shared_ptr<const Verdict> run_job_once(Job& job, bool& consistent);
+  std::shared_ptr<const Verdict> serve(const std::string& key);
+  Result<TreeSnapshot> walk_once(const ModelRef& ref, Clock::time_point deadline, Clock::time_point& ended);
+  void remember(const std::string& base, const std::string& key, const Job& job, Clock::time_point walked_at,
+                std::int64_t trusted_until_ns);
+  std::shared_ptr<Job> pick_locked();
+  bool admit_locked(const std::shared_ptr<Job>& job, std::vector<std::shared_ptr<Job>>& evicted);
+  void erase_locked(const std::shared_ptr<Job>& job);
   void worker();
+  void maintain();
+  static void finish(Job& job, std::shared_ptr<const Verdict> v);
   std::int64_t now() const;
 
   OrchestratorOptions options_;
@@ -95,13 +138,26 @@ class Orchestrator {
 
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::deque<std::shared_ptr<Job>> queue_;
+  // Fair queue: one FIFO per source (policy/source name); a free worker takes the front job of
+  // the source with the fewest running jobs.
+  std::map<std::string, std::deque<std::shared_ptr<Job>>> queues_;
+  std::map<std::string, std::size_t> running_by_source_;
+  std::map<std::string, std::size_t> held_by_source_;       // running + queued
   std::map<std::string, std::shared_ptr<Job>> in_flight_;  // single flight, by verdict key
+  std::map<std::string, std::shared_ptr<WalkFlight>> walks_;  // single flight, by directory
+  std::map<std::string, Recent> recent_;                     // by generation, policy, directory
+  std::uint64_t seq_ = 0;
+  std::size_t worker_count_ = 0;  // set before any worker starts (workers_ grows while they run)
   std::vector<std::thread> workers_;
+  std::thread maintainer_;
+  std::condition_variable stop_cv_;
   std::atomic<bool> cancel_{false};
   bool stopped_ = false;
   std::atomic<std::uint64_t> jobs_started_{0};
   std::atomic<std::uint64_t> hashed_bytes_{0};
+  std::atomic<std::uint64_t> tree_walks_{0};
+  std::atomic<std::uint64_t> jobs_abandoned_{0};
+  std::atomic<std::uint64_t> refreshes_started_{0};
   std::atomic<std::int64_t> running_{0};
 };
 

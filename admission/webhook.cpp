@@ -84,6 +84,11 @@ class WebhookImpl {
     o.max_concurrent_jobs = c.max_concurrent_jobs;
     o.max_queued_jobs = c.max_queued_jobs;
     o.now = c.now;
+    o.settle_interval = c.settle_interval;
+    o.max_trust_age = c.max_trust_age;
+    o.revalidate_window = c.revalidate_window;
+    o.abandon_grace = c.abandon_grace;
+    o.wall_clock_ns = c.wall_clock_ns;
     return o;
   }
 

@@ -73,6 +73,10 @@ inline constexpr std::size_t kHashWorkerMappedBytes = 32u << 20;
 inline constexpr std::size_t kHashMinWindowBytes = 1u << 20;
 // Hashing worker threads, whatever --threads says.
 inline constexpr std::size_t kMaxHashThreads = 256;
+// A model whose file list already differs from the signed one is decided without hashing; it is
+// still hashed when this small, only so that the report names every digest (what the upstream
+// tool prints). Past it a sparse or huge impostor costs no read at all.
+inline constexpr std::uint64_t kMaxBytesHashedForReport = 64u << 20;
 
 }  // namespace modelgate::limits
 

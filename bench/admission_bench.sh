@@ -85,12 +85,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
   echo "policies: [$WORK/policies]"
   echo "evidence: {stores: [$STORE]}"
   echo "deadline: 28s"
+  # The models were just written: a 1 s settle interval (and a pause below) lets them be cached
+  # (the default 60 s would re-hash them for the first minute: docs/config.md).
+  echo "cache: {settleInterval: 1s}"
   echo "log: {level: warn}"
   echo "server: {workerThreads: $WORKERS}"
 } >"$WORK/config.yaml"
 
 # shellcheck source=../scripts/serve_lib.sh
 source scripts/serve_lib.sh
+sleep 1.2  # the settle interval above
 start_serve "$MG" "$WORK/config.yaml" "$WORK/serve.log"
 URL="https://127.0.0.1:$PORT"
 rss() { awk -v k="$1:" '$1 == k {printf "%.1f MiB", $2 / 1024}' "/proc/$SERVE_PID/status"; }

@@ -97,8 +97,10 @@ std::string cancelled_message(std::uint64_t done, std::uint64_t total) {
 // run_jobs hashes every job on a pool of workers, each keeping up to `width` jobs in lock-step.
 // Digests come back in job order; the error reported is that of the first failing job in job
 // order (jobs are in canonical order), so it does not depend on thread timing.
+// on_digest, when set, is told each job's digest as soon as it is done (from the workers).
 Result<std::vector<FileDigest>> run_jobs(const std::vector<HashJob>& jobs, const std::vector<std::uint64_t>& sizes,
-                                         HashType type, const HashOptions& options, std::uint64_t total_bytes) {
+                                         HashType type, const HashOptions& options, std::uint64_t total_bytes,
+                                         const std::function<void(std::size_t, const FileDigest&)>& on_digest = {}) {
   const std::size_t n = jobs.size();
   if (n == 0) {
     return std::vector<FileDigest>{};
@@ -145,6 +147,9 @@ Result<std::vector<FileDigest>> run_jobs(const std::vector<HashJob>& jobs, const
     hooks.on_done = [&](std::size_t job, Result<FileDigest> r) {
       if (r.ok()) {
         digests[job] = std::move(r).value();
+        if (on_digest) {
+          on_digest(job, *digests[job]);
+        }
       } else {
         errors[job] = std::move(r).error();
         abort.store(true, std::memory_order_relaxed);
@@ -243,6 +248,9 @@ Result<Manifest> hash_tree(ModelTree tree, const SerializationConfig& config, co
       names.push_back(f.name + ":" + std::to_string(job.start) + ":" + std::to_string(job.end));
     }
   }
+  if (options.before_hashing) {
+    MG_TRY(options.before_hashing(tree));
+  }
   std::vector<FileDigest> digests;
   if (options.cache == nullptr) {
     MG_ASSIGN_OR_RETURN(digests, run_jobs(jobs, sizes, config.hash_type, options, tree.total_bytes));
@@ -257,6 +265,8 @@ Result<Manifest> hash_tree(ModelTree tree, const SerializationConfig& config, co
     std::vector<std::uint64_t> todo_sizes;
     std::vector<std::size_t> todo_index;
     std::uint64_t cached_bytes = 0;
+    // Read before the first lookup: every byte hashed below is read after this instant.
+    const std::int64_t read_from = options.cache->now_ns();
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       keys[i] = DigestKey{*jobs[i].expect, jobs[i].start, jobs[i].end, config.hash_type};
       cached[i] = options.cache->lookup(keys[i]);
@@ -275,10 +285,12 @@ Result<Manifest> hash_tree(ModelTree tree, const SerializationConfig& config, co
       };
       options.on_progress(HashProgress{cached_bytes, tree.total_bytes});
     }
+    // Each digest is stored as soon as its range is done, so a run cancelled at its deadline
+    // leaves what it finished for the retry.
+    auto store = [&](std::size_t k, const FileDigest& d) { options.cache->store(keys[todo_index[k]], d, read_from); };
     MG_ASSIGN_OR_RETURN(std::vector<FileDigest> fresh,
-                        run_jobs(todo, todo_sizes, config.hash_type, inner, tree.total_bytes - cached_bytes));
+                        run_jobs(todo, todo_sizes, config.hash_type, inner, tree.total_bytes - cached_bytes, store));
     for (std::size_t k = 0; k < fresh.size(); ++k) {
-      options.cache->store(keys[todo_index[k]], fresh[k]);
       cached[todo_index[k]] = std::move(fresh[k]);
     }
     if (options.on_hashed) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -100,11 +101,27 @@ struct DigestKey {
 class DigestCache {
  public:
   virtual ~DigestCache() = default;
-  // lookup returns the digest stored for `key`, or nullopt.
+  // lookup returns the digest stored for `key`, or nullopt. An implementation may refuse to
+  // serve what it stored (a digest too old to trust, a file too young to trust: see
+  // admission/verdict_cache.h): hash_model then hashes the range again.
   virtual std::optional<FileDigest> lookup(const DigestKey& key) = 0;
-  // store records the digest of `key` (hashed with the stamp re-checked after the last byte).
-  virtual void store(const DigestKey& key, const FileDigest& digest) = 0;
+  // now_ns is the cache's clock (unix ns). hash_model reads it before it reads any byte of a
+  // batch and hands that reading to store() as `read_from_ns`.
+  virtual std::int64_t now_ns() = 0;
+  // store records the digest of `key`, hashed with the stamp re-checked when the file was opened
+  // and after its last byte; every byte was read at or after `read_from_ns` (now_ns() units).
+  virtual void store(const DigestKey& key, const FileDigest& digest, std::int64_t read_from_ns) = 0;
+  // known_size returns the size of a whole file that was hashed to `digest` with `type`, if the
+  // cache remembers one. A file of another size cannot have that digest (short of a SHA-256 or
+  // BLAKE2b collision), so verifiers may refuse it before reading a byte.
+  virtual std::optional<std::uint64_t> known_size(std::span<const std::uint8_t> digest, HashType type) {
+    (void)digest;
+    (void)type;
+    return std::nullopt;
+  }
 };
+
+struct ModelTree;  // model_walk.h
 
 struct HashOptions {
   std::size_t threads = 0;  // 0 = all cores; capped at limits::kMaxHashThreads
@@ -113,10 +130,15 @@ struct HashOptions {
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const HashProgress&)> on_progress;  // may be empty
   // cache, when set, is consulted per file or shard by the stamp the walk recorded: a hit is not
-  // read again (its bytes count as done in progress); a miss is hashed and stored. Not owned.
+  // read again (its bytes count as done in progress); a miss is hashed and stored as soon as it
+  // is done (so a cancelled run keeps what it finished). Not owned.
   DigestCache* cache = nullptr;
   // on_hashed, when set, is told the bytes actually read and hashed (cache misses) once per call.
   std::function<void(std::uint64_t bytes)> on_hashed;
+  // before_hashing, when set, sees the walked tree (names, stamps, sizes) before any byte is read
+  // or the cache is asked; an error it returns is hash_model's result (nothing is hashed). Called
+  // on the calling thread, once per walk.
+  std::function<Result<void>(const ModelTree& tree)> before_hashing;
 };
 
 // hash_model walks `model_path` (directory or regular file) with upstream's rules (model_walk.h)

@@ -109,7 +109,8 @@ struct ManifestDiff {
   // limits::kMaxReportedResourceDiffs per kind (then "and N more ..."), e.g.
   //   file "w.bin" does not match the signed digest (signed sha256:4f1c…, found sha256:9a02…);
   //   file "b" is missing (signed sha256:…); file "c" is not signed (found sha256:…)
-  // Digests are written in full (lowercase hex).
+  // Digests are written in full (lowercase hex). An empty local digest means the difference was
+  // found before hashing (an unsigned file: no "found"; a size that rules the signed digest out).
   std::string describe() const;
 };
 

@@ -39,6 +39,10 @@ std::string ManifestDiff::describe() const {
     if (m.signed_algorithm != m.local_algorithm) {
       clause(kind + quote_for_message(m.name) + " was signed with algorithm " +
              quote_for_message(m.signed_algorithm) + " but hashed with " + quote_for_message(m.local_algorithm));
+    } else if (m.local_digest.empty()) {
+      // Decided before hashing: the file's size differs from that of the file the digest was once found in.
+      clause(kind + quote_for_message(m.name) + " does not match the signed digest (signed " +
+             digest_text(*this, m.signed_digest) + "; its size differs from the signed file's, so it was not read)");
     } else {
       clause(kind + quote_for_message(m.name) + " does not match the signed digest (signed " +
              digest_text(*this, m.signed_digest) + ", found " + digest_text(*this, m.local_digest) + ")");
@@ -51,8 +55,12 @@ std::string ManifestDiff::describe() const {
   }
   more(missing.size(), "missing");
   for (std::size_t i = 0; i < extra.size() && i < cap; ++i) {
-    clause(kind + quote_for_message(extra[i].name) + " is not signed (found " +
-           digest_text(*this, extra[i].digest) + ")");
+    if (extra[i].digest.empty()) {
+      clause(kind + quote_for_message(extra[i].name) + " is not signed");  // found before hashing
+    } else {
+      clause(kind + quote_for_message(extra[i].name) + " is not signed (found " +
+             digest_text(*this, extra[i].digest) + ")");
+    }
   }
   more(extra.size(), "not signed");
   return out;

@@ -11,12 +11,14 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "base/limits.h"
 #include "crypto/bundle.h"
 #include "crypto/dsse.h"
 #include "crypto/encoding.h"
 #include "crypto/json.h"
+#include "crypto/model_walk.h"
 #include "crypto/statement.h"
 
 namespace modelgate::crypto {
@@ -65,6 +67,67 @@ bool covers(std::string_view ignore, std::string_view name) {
                             name[ignore.size()] == '/');
 }
 
+// listed_diff compares the walked file list (names, and sizes where the signature or `cache` pins
+// them) with the signed manifest before any byte is read. Only differences that hashing could not
+// undo are reported: missing and unsigned files (shards mode: shard names encode the file sizes),
+// and files whose size differs from that of a file the cache once hashed to the signed digest.
+ManifestDiff listed_diff(const SignedModel& s, const SerializationConfig& config, const ModelTree& tree,
+                         DigestCache* cache) {
+  ManifestDiff diff;
+  const bool shards = config.method == SerializationMethod::kShards;
+  Manifest local;
+  local.config = config;
+  local.model_name = tree.model_name;
+  const std::string algorithm = resource_algorithm(config);
+  std::uint64_t count = 0;
+  for (const ModelFile& f : tree.files) {
+    count += shards ? f.stamp.size / config.shard_size + (f.stamp.size % config.shard_size != 0 ? 1 : 0) : 1;
+  }
+  if (count > limits::kMaxResources) {
+    return diff;  // hash_model refuses it with kLimit before reading a byte
+  }
+  local.resources.reserve(static_cast<std::size_t>(count));
+  for (const ModelFile& f : tree.files) {
+    if (!shards) {
+      local.resources.push_back(Resource{f.name, algorithm, {}});
+      continue;
+    }
+    for (std::uint64_t start = 0; start < f.stamp.size;) {
+      const std::uint64_t end = start + std::min(config.shard_size, f.stamp.size - start);
+      local.resources.push_back(
+          Resource{f.name + ":" + std::to_string(start) + ":" + std::to_string(end), algorithm, {}});
+      start = end;
+    }
+  }
+  diff = compare_manifest(s, local);
+  diff.mismatched.clear();  // no digests yet: every common name "differs"
+  for (Resource& r : diff.extra) {
+    r.digest.clear();
+  }
+  if (cache == nullptr || shards) {
+    return diff;
+  }
+  std::unordered_map<std::string_view, const Resource*> signed_by_name;
+  for (const Resource& r : s.resources) {
+    signed_by_name.emplace(r.name, &r);
+  }
+  for (const ModelFile& f : tree.files) {
+    std::string name = f.name;
+    if (tree.single_file && signed_by_name.count(name) == 0) {
+      name = tree.model_name;  // Go and the OMS spec name a single file by its basename
+    }
+    auto it = signed_by_name.find(name);
+    if (it == signed_by_name.end() || it->second->algorithm != algorithm) {
+      continue;
+    }
+    const std::optional<std::uint64_t> size = cache->known_size(it->second->digest, config.hash_type);
+    if (size && *size != f.stamp.size) {
+      diff.mismatched.push_back(ResourceMismatch{name, algorithm, algorithm, it->second->digest, {}});
+    }
+  }
+  return diff;
+}
+
 }  // namespace
 
 // ModelVerifierImpl runs one verification; it is the only maker of VerifiedModel.
@@ -109,7 +172,15 @@ class ModelVerifierImpl {
     }
     describe_statement(signed_model);
 
-    MG_ASSIGN_OR_RETURN_CTX(Manifest local, hash_local(signed_model), "model");
+    Result<Manifest> hashed = hash_local(signed_model);
+    if (!hashed.ok()) {
+      // A list that differs from the signed one (found before hashing) is a mismatch like any other.
+      if (hashed.error().code == Code::kMismatch) {
+        return std::move(hashed).error();
+      }
+      return std::move(hashed).error().context("model");
+    }
+    Manifest local = std::move(hashed).value();
     ManifestDiff diff = compare_manifest(signed_model, local);
     if (!diff.empty()) {
       return make_error(Code::kMismatch, "model does not match its signature: " + diff.describe());
@@ -206,6 +277,22 @@ class ModelVerifierImpl {
     }
     config.ignore_paths.assign(ignores.begin(), ignores.end());
 
+    // The walked list is compared with the signed one before a byte is read: a tree whose names
+    // (or pinned sizes) differ cannot match, however big its files are. Small trees are hashed
+    // anyway, so that the report names every digest.
+    HashOptions hash = options_.hash;
+    hash.before_hashing = [&s, &config, outer = options_.hash.before_hashing,
+                           cache = options_.hash.cache](const ModelTree& tree) -> Result<void> {
+      if (outer) {
+        MG_TRY(outer(tree));
+      }
+      const ManifestDiff diff = listed_diff(s, config, tree, cache);
+      if (!diff.empty() && tree.total_bytes > limits::kMaxBytesHashedForReport) {
+        return make_error(Code::kMismatch, "model does not match its signature: " + diff.describe());
+      }
+      return ok_status();
+    };
+
     std::error_code ec;
     fs::file_status st = fs::status(model_path_, ec);
     if (ec || !fs::exists(st)) {
@@ -228,7 +315,7 @@ class ModelVerifierImpl {
         }
       }
       check("hashing: only the " + std::to_string(names.size()) + " signed files present (--ignore-unsigned-files)");
-      return hash_named_resources(model_path_, names, config, options_.hash);
+      return hash_named_resources(model_path_, names, config, hash);
     }
     std::string listed;
     for (std::size_t i = 0; i < config.ignore_paths.size() && i < 10; ++i) {
@@ -238,7 +325,7 @@ class ModelVerifierImpl {
       listed += ", and " + std::to_string(config.ignore_paths.size() - 10) + " more";
     }
     check("hashing: the whole model, ignoring " + (listed.empty() ? std::string("nothing") : listed));
-    return hash_model(model_path_, config, options_.hash);
+    return hash_model(model_path_, config, hash);
   }
 
   const fs::path& model_path_;

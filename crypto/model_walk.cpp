@@ -164,6 +164,7 @@ struct Walker {
   ModelTree& tree;
   ModelRoot root;
   std::size_t entries = 0;
+  std::size_t visited = 0;  // entries examined, for the deadline check
 
   // check_dir_link judges the link `rel`, in the directory `prefix`, to the directory `real`. It is
   // not descended (§2.1), which is sound only when everything below its target is walked anyway
@@ -235,6 +236,10 @@ struct Walker {
     for (std::string& name : names) {
       if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
         return make_error(Code::kDeadline, "cancelled while listing the model");
+      }
+      if (options.deadline && (++visited & 63) == 0 && std::chrono::steady_clock::now() > *options.deadline) {
+        return make_error(Code::kDeadline, "deadline passed while listing the model (" + std::to_string(visited) +
+                                               " entries listed)");
       }
       std::string rel = prefix.empty() ? name : prefix + "/" + name;
       if (ignored.count(rel) != 0) {

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +25,8 @@ struct WalkOptions {
   bool allow_symlinks = false;
   std::vector<std::string> ignore_paths;
   const std::atomic<bool>* cancel = nullptr;  // becoming true stops the walk with kDeadline
+  // deadline, when set and passed, stops the walk with kDeadline (checked every few entries).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 // ModelFile is one file to hash.

@@ -52,6 +52,9 @@ listen: {address: 127.0.0.1, port: 0}
 tls: {certFile: $WORK/tls.crt, keyFile: $WORK/tls.key}
 policies: [$WORK/policies]
 deadline: 8s
+# The soak's models are rewritten every few seconds on purpose; a 1 s settle interval keeps the
+# stable ones cached as before (the default 60 s would re-hash them for the first minute).
+cache: {settleInterval: 1s}
 log: {level: warn}
 EOF
 # shellcheck source=serve_lib.sh

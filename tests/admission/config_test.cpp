@@ -32,9 +32,9 @@ listen: {address: 127.0.0.1, port: 9443, metricsPort: 9090}
 tls: {certFile: tls/tls.crt, keyFile: /etc/modelgate/tls/tls.key}
 policies: [policies, ../shared/extra.yaml]
 evidence: {stores: [/var/lib/modelgate/evidence]}
-cache: {fileDigestEntries: 1000, verdictEntries: 20}
+cache: {fileDigestEntries: 1000, verdictEntries: 20, settleInterval: 90s, maxTrustAge: 1h, revalidateWindow: 500ms}
 deadline: 1500ms
-hashing: {threads: 3, maxConcurrentJobs: 4, maxQueuedJobs: 5}
+hashing: {threads: 3, maxConcurrentJobs: 4, maxQueuedJobs: 5, abandonGrace: 45s}
 prewarm: {enabled: true, interval: 2h}
 reload: {interval: 250ms}
 server: {maxBodyBytes: 65536, maxHeaderCount: 32, readTimeout: 3s, writeTimeout: 4s, idleTimeout: 2m, workerThreads: 6, drainTimeout: 7s}
@@ -71,6 +71,10 @@ TEST_CASE("a config using every field parses into the values written", "[admissi
   CHECK(c.hash_threads == 3);
   CHECK(c.max_concurrent_jobs == 4);
   CHECK(c.max_queued_jobs == 5);
+  CHECK(c.settle_interval == 90s);
+  CHECK(c.max_trust_age == 1h);
+  CHECK(c.revalidate_window == 500ms);
+  CHECK(c.abandon_grace == 45s);
   CHECK(c.prewarm);
   CHECK(c.prewarm_interval == 2h);
   CHECK(c.reload_interval == 250ms);
@@ -141,6 +145,10 @@ TEST_CASE("an empty config file is the documented defaults", "[admission][config
     CHECK(c.tls_cert_file.empty());
     CHECK(c.policies.empty());
     CHECK(c.deadline == 8s);
+    CHECK(c.settle_interval == 60s);
+    CHECK(c.max_trust_age == 10min);
+    CHECK(c.revalidate_window == 2s);
+    CHECK(c.abandon_grace == 30s);
     CHECK(c.reload_interval == 2s);
     CHECK(c.max_body_bytes == modelgate::limits::kMaxAdmissionReviewBytes);
     CHECK(c.max_header_count == d.max_header_count);
@@ -271,7 +279,7 @@ TEST_CASE("every config vector in tests/data/admission produces exactly its expe
     }
   }
   std::sort(dirs.begin(), dirs.end());
-  REQUIRE(dirs.size() == 12);  // pinned: a case that goes missing fails here
+  REQUIRE(dirs.size() == 13);  // pinned: a case that goes missing fails here
   for (const fs::path& dir : dirs) {
     INFO("case " << dir.filename().string());
     REQUIRE(fs::exists(dir / "expect.yaml"));

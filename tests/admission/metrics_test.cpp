@@ -53,6 +53,8 @@ TEST_CASE("a fresh registry exposes every documented metric family with its type
       {"modelgate_verification_failures_total", "counter"},
       {"modelgate_hash_jobs_in_flight", "gauge"},
       {"modelgate_hash_jobs_rejected_total", "counter"},
+      {"modelgate_hash_jobs_abandoned_total", "counter"},
+      {"modelgate_model_walks_total", "counter"},
       {"modelgate_policy_reloads_total", "counter"},
       {"modelgate_policies_loaded", "gauge"},
       {"modelgate_policy_last_reload_success", "gauge"},

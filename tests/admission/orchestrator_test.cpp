@@ -1,6 +1,7 @@
 // orchestrator_test.cpp: verification jobs on real files: the verdict cache answers repeats, a
 // changed file is re-hashed, concurrent requests share one job, prewarm fills the file cache,
-// a full queue is refused rather than piled up.
+// a full queue is refused rather than piled up. The hostile-writer cases (shared-mapping writes,
+// sparse impostors, floods, bursts) are in orchestrator_writer_test.cpp.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -8,64 +9,18 @@
 #include <string>
 #include <thread>
 
-#include "admission/model_refs.h"
-#include "admission/orchestrator.h"
-#include "admission/workload.h"
-#include "policy/evidence_fixtures.h"
-#include "test_support.h"
-
-namespace {
+#include "admission/orchestrator_fixture.h"
 
 namespace fs = std::filesystem;
 using namespace modelgate;
 using namespace modelgate::admission;
 using namespace modelgate::testing;
-using namespace modelgate::testing::evidence;
 using Clock = std::chrono::steady_clock;
-
-// Setup is one signed model on a PVC and the ModelRef a pod mounting it yields.
-struct Setup {
-  TempDir tmp;
-  KeyPair team = make_key(tmp / "keys", "team");
-  std::shared_ptr<const policy::TrustedPolicySet> set;
-  ModelRefs refs;
-
-  explicit Setup(std::size_t weight_bytes = 50'000) {
-    write_model(tmp / "pvc" / "m", 3, weight_bytes);
-    sign(tmp / "pvc" / "m", team);
-    set = load_policies(tmp.path(), R"(apiVersion: modelgate.dev/v1alpha1
-kind: ModelPolicy
-metadata: {name: p}
-spec:
-  match: {namespaces: [ns]}
-  sources: [{name: s, pvc: {claimName: models}, root: )" + (tmp / "pvc").string() + R"(}]
-  trust: {signers: [{name: team, publicKey: keys/team.pub}]}
-  require: {signature: {signers: [team]}}
-)");
-    PodTemplate pod;
-    Volume v;
-    v.name = "w";
-    v.source = VolumeSource::kPersistentVolumeClaim;
-    v.claim_name = "models";
-    pod.volumes.push_back(v);
-    Container c;
-    c.name = "c";
-    c.mounts.push_back(VolumeMount{"w", "/m", "m", "", true});
-    pod.containers.push_back(c);
-    refs = find_model_refs(pod, "ns", *set);
-    REQUIRE(refs.refs.size() == 1);
-  }
-  const ModelRef& ref() const { return refs.refs.front(); }
-};
-
-Clock::time_point later() { return Clock::now() + std::chrono::seconds(60); }
-
-}  // namespace
 
 TEST_CASE("a repeated verification is a verdict-cache hit and reads no bytes; a changed file is re-hashed",
           "[admission][orchestrator]") {
   Setup s;
-  Orchestrator o({}, nullptr);
+  Orchestrator o(trusting(), nullptr);
   auto first = o.verify(s.ref(), s.set, later());
   REQUIRE(first.state == VerifyState::kDone);
   CHECK(first.verdict->evaluation.passed());
@@ -87,7 +42,7 @@ TEST_CASE("a repeated verification is a verdict-cache hit and reads no bytes; a 
 
 TEST_CASE("concurrent requests for one model share one job", "[admission][orchestrator]") {
   Setup s(32u << 20);
-  OrchestratorOptions opt;
+  OrchestratorOptions opt = trusting();
   opt.hash_threads = 1;
   Orchestrator o(opt, nullptr);
   std::vector<std::future<VerifyOutcome>> calls;
@@ -108,7 +63,7 @@ TEST_CASE("concurrent requests for one model share one job", "[admission][orches
 TEST_CASE("a deadline that passes answers pending with progress, and the job still completes",
           "[admission][orchestrator]") {
   Setup s(64u << 20);
-  OrchestratorOptions opt;
+  OrchestratorOptions opt = trusting();
   opt.hash_threads = 1;
   Orchestrator o(opt, nullptr);
   auto pending = o.verify(s.ref(), s.set, Clock::now());
@@ -122,7 +77,7 @@ TEST_CASE("a deadline that passes answers pending with progress, and the job sti
 TEST_CASE("prewarm hashes a source root ahead of admission so the first verification reads nothing",
           "[admission][orchestrator]") {
   Setup s;
-  Orchestrator o({}, nullptr);
+  Orchestrator o(trusting(), nullptr);
   const std::uint64_t warmed = o.prewarm(s.tmp / "pvc");
   CHECK(warmed > 100'000);
   auto r = o.verify(s.ref(), s.set, later());
@@ -136,7 +91,7 @@ TEST_CASE("with the one worker busy and no queue a new model is refused as overl
           "[admission][orchestrator]") {
   Setup big(64u << 20);
   Setup other;
-  OrchestratorOptions opt;
+  OrchestratorOptions opt = trusting();
   opt.max_concurrent_jobs = 1;
   opt.max_queued_jobs = 0;
   opt.hash_threads = 1;

@@ -429,3 +429,79 @@ TEST_CASE("random mutations of a key bundle never crash, never yield kInternal, 
   }
   CHECK(verified < 600);
 }
+
+namespace {
+
+// copy_model copies an upstream signed model (read-only files) to a writable directory.
+fs::path copy_model(const TempDir& tmp, const std::string& name) {
+  const fs::path dir = tmp / name;
+  fs::copy(tests_dir() / name, dir, fs::copy_options::recursive);
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  fs::permissions(dir, fs::perms::owner_write, fs::perm_options::add);
+  return dir;
+}
+
+// sparse makes `p` a sparse file of `bytes` (nothing written).
+void sparse(const fs::path& p, std::uint64_t bytes) {
+  write_file(p, "");
+  fs::resize_file(p, bytes);
+}
+
+// SizesOnly is a digest cache that knows only what size a digest's bytes have.
+class SizesOnly final : public DigestCache {
+ public:
+  SizesOnly(std::vector<std::uint8_t> digest, std::uint64_t size) : digest_(std::move(digest)), size_(size) {}
+  std::optional<FileDigest> lookup(const DigestKey&) override { return std::nullopt; }
+  std::int64_t now_ns() override { return 0; }
+  void store(const DigestKey&, const FileDigest&, std::int64_t) override {}
+  std::optional<std::uint64_t> known_size(std::span<const std::uint8_t> d, HashType) override {
+    return std::equal(d.begin(), d.end(), digest_.begin(), digest_.end()) ? std::optional(size_) : std::nullopt;
+  }
+
+ private:
+  std::vector<std::uint8_t> digest_;
+  std::uint64_t size_;
+};
+
+}  // namespace
+
+TEST_CASE("a model whose file list differs from the signed one is refused before a byte of its 50 GiB is read",
+          "[model_signing]") {
+  TempDir tmp;
+  const fs::path dir = copy_model(tmp, "v1.0.1-elliptic-key");
+  sparse(dir / "weights.bin", 50ull << 30);
+  std::uint64_t hashed = 0;
+  ModelVerifyOptions o = with_ignores({"ignore-me"});
+  o.hash.on_hashed = [&hashed](std::uint64_t n) { hashed += n; };
+  auto r = verify_model(dir, dir / "model.sig", key_method(), o);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == Code::kMismatch);
+  CHECK(r.error().message == "model does not match its signature: file \"weights.bin\" is not signed");
+  CHECK(hashed == 0);
+}
+
+TEST_CASE("a signed file whose size differs from the one its digest was found in is refused unread",
+          "[model_signing]") {
+  TempDir tmp;
+  const fs::path dir = copy_model(tmp, "v1.0.1-elliptic-key");
+  // What the digest of signme-1's 9 signed bytes is, per sha256sum (an independent oracle).
+  auto sum = run({"sha256sum", (tests_dir() / "v1.0.1-elliptic-key/signme-1").string()});
+  REQUIRE(sum.exit_code == 0);
+  auto digest = from_hex(sum.out.substr(0, 64));
+  REQUIRE(digest.ok());
+  fs::remove(dir / "signme-1");
+  sparse(dir / "signme-1", 50ull << 30);
+  SizesOnly cache(digest.value(), 9);
+  std::uint64_t hashed = 0;
+  ModelVerifyOptions o = with_ignores({"ignore-me"});
+  o.hash.cache = &cache;
+  o.hash.on_hashed = [&hashed](std::uint64_t n) { hashed += n; };
+  auto r = verify_model(dir, dir / "model.sig", key_method(), o);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == Code::kMismatch);
+  CHECK_THAT(r.error().message, Catch::Contains("file \"signme-1\" does not match the signed digest (signed sha256:" +
+                                                sum.out.substr(0, 64) + "; its size differs"));
+  CHECK(hashed == 0);
+}

@@ -110,6 +110,10 @@ struct Stack {
     config.evidence_stores = {store};
     config.log_level = log::Level::kError;
     config.worker_threads = 4;
+    // These tests change files and expect the next request to see it, and cache what they just
+    // wrote: no revalidation window, no settle interval (writer_test.cpp covers both).
+    config.settle_interval = std::chrono::seconds(0);
+    config.revalidate_window = std::chrono::milliseconds(0);
   }
 
   void approve(const fs::path& model) {
