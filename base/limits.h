@@ -85,6 +85,10 @@ inline constexpr std::size_t kMaxPodContainers = 1024;
 inline constexpr std::size_t kMaxVolumeMountsPerContainer = 1024;
 // Strings echoed back to users (names, paths) are cut to this many bytes (STYLE.md §5).
 inline constexpr std::size_t kMaxEchoedStringBytes = 120;
+// --cluster-state files (kubectl get pvc,pv,ns -A -o yaml): ~2 KB per object, so 256 MiB holds
+// the 200k objects an informer may hold (kMaxKubeCacheObjects); files on one command line.
+inline constexpr std::size_t kMaxClusterStateBytes = 256u << 20;
+inline constexpr std::size_t kMaxClusterStateFiles = 64;
 
 }  // namespace modelgate::limits
 
