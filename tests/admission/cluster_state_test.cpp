@@ -231,6 +231,8 @@ TEST_CASE("the live state is not synced before its lists and follows a claim del
   // After the DELETED event the informer watches from its resourceVersion (343): nothing is
   // scripted for that yet, so the server is silent and the state is the one after the delete.
   REQUIRE(wait_for_watch(s, pvcs, "343"));
+  REQUIRE(wait_for_watch(s, "/api/v1/persistentvolumes", "374"));  // every informer has synced
+  REQUIRE(wait_for_watch(s, "/api/v1/namespaces", "374"));
   CHECK(live.synced());
   CHECK(reason(check_claim_binding(&live, "ml-prod", "models", pattern("^models-ro-pv$"))) == "pvc.unknown");
   // Recreated: the next watch (after the silent one is cut at timeoutSeconds + grace) sees it ADDED
@@ -255,6 +257,8 @@ TEST_CASE("the live state sees a namespace's labels change, leaving and entering
   policy::NamespaceSelector enforce;
   enforce.match_labels.push_back({{"modelgate.dev/enforce", {}}, {"true", {}}});
   live.start();
+  REQUIRE(wait_for_watch(s, "/api/v1/persistentvolumeclaims", "374"));  // every informer has synced
+  REQUIRE(wait_for_watch(s, "/api/v1/persistentvolumes", "374"));
   REQUIRE(wait_for_watch(s, path, "380"));
   ClusterProblem np;
   auto left = namespace_labels(&live, "ml-prod", &np);
