@@ -125,7 +125,10 @@ void Reflector::run() {
         }
         note_error("kube_list_failed", listed.error());
         // A retry-after from the server (504 ResourceVersionTooLarge, 429) is a floor.
-        backoff = std::max(backoff, std::chrono::milliseconds(listed.error().retry_after));
+        const std::chrono::milliseconds floor(listed.error().retry_after);
+        if (floor > backoff / 2 && !pause(floor)) {
+          break;
+        }
         if (!back_off()) {
           break;
         }
