@@ -94,6 +94,10 @@ inline constexpr std::size_t kMaxPodContainers = 1024;
 inline constexpr std::size_t kMaxVolumeMountsPerContainer = 1024;
 // Strings echoed back to users (names, paths) are cut to this many bytes (STYLE.md §5).
 inline constexpr std::size_t kMaxEchoedStringBytes = 120;
+// --cluster-state files (kubectl get pvc,pv,ns -A -o yaml): ~2 KB per object, so 256 MiB holds
+// the 200k objects an informer may hold (kMaxKubeCacheObjects); files on one command line.
+inline constexpr std::size_t kMaxClusterStateBytes = 256u << 20;
+inline constexpr std::size_t kMaxClusterStateFiles = 64;
 
 }  // namespace modelgate::limits
 
@@ -159,5 +163,45 @@ inline constexpr std::size_t kMaxEvidenceBytes = 256u << 20;
 // resolvedDependencies / materials per provenance, test names per test result.
 inline constexpr std::size_t kMaxProvenanceDependencies = 4096;
 inline constexpr std::size_t kMaxTestResultEntries = 4096;
+
+}  // namespace modelgate::limits
+
+namespace modelgate::limits {
+
+// --- Kubernetes API client (kube/) ------------------------------------------------------------
+// One object in a list or watch event: etcd refuses objects over 1.5 MiB, so 2 MiB plus the
+// event envelope holds any real object and stops a hostile or broken server from growing us.
+inline constexpr std::size_t kMaxKubeObjectBytes = 2u << 20;
+// One watch line (event type + object + newline): the object cap plus the envelope.
+inline constexpr std::size_t kMaxKubeLineBytes = kMaxKubeObjectBytes + 256;
+// One non-streaming response body (a list page or a GET): pages are requested with limit=500,
+// and 500 objects at their real size (a few KB) are far below this; 64 MiB stops abuse.
+inline constexpr std::size_t kMaxKubeResponseBytes = 64u << 20;
+// Items in one list page; the client asks for 500, a server that ignores limit (rv=0) may send
+// all, so this is the bound on what one page may hold.
+inline constexpr std::size_t kMaxKubeListPageItems = 100'000;
+// Objects one informer cache holds (the 10k-PVC cluster in docs/install.md is 1/20 of it).
+inline constexpr std::size_t kMaxKubeCacheObjects = 200'000;
+// Pages in one paginated list before giving up (200k objects at 500 per page is 400).
+inline constexpr std::size_t kMaxKubeListPages = 1000;
+// The response status line plus headers.
+inline constexpr std::size_t kMaxKubeHeaderBytes = 64u << 10;
+inline constexpr std::size_t kMaxKubeHeaders = 128;
+// A chunk-size line (hex size and extensions) and a trailer section.
+inline constexpr std::size_t kMaxKubeChunkLineBytes = 1024;
+// Kubernetes JSON objects nest < 20 deep (managedFields fieldsV1 is the deepest); 64 as elsewhere.
+inline constexpr std::size_t kMaxKubeJsonDepth = 64;
+// A kubeconfig file, a token file, and a CA bundle.
+inline constexpr std::size_t kMaxKubeconfigBytes = 4u << 20;
+inline constexpr std::size_t kMaxKubeTokenBytes = 64u << 10;
+inline constexpr std::size_t kMaxKubeCaBytes = 1u << 20;
+// Labels kept per namespace (Kubernetes has no cap; real namespaces have < 20), and the bytes of
+// one label key or value kept (keys <= 317, values <= 63 by the API's own validation).
+inline constexpr std::size_t kMaxKubeLabels = 256;
+inline constexpr std::size_t kMaxKubeLabelBytes = 512;
+// Kubernetes names and the other identity strings kept per object (DNS subdomain names are <= 253;
+// CSI volume handles and NFS paths are longer, hence the path bound).
+inline constexpr std::size_t kMaxKubeNameBytes = 253;
+inline constexpr std::size_t kMaxKubeFieldBytes = 4096;
 
 }  // namespace modelgate::limits

@@ -51,5 +51,8 @@ inline constexpr std::string_view kStatus = "status";
 inline constexpr std::string_view kConnections = "connections";
 inline constexpr std::string_view kCertSha256 = "cert_sha256";
 inline constexpr std::string_view kNotAfter = "not_after";
+// Kubernetes API client (kube/)
+inline constexpr std::string_view kResource = "resource";
+inline constexpr std::string_view kObjects = "objects";
 
 }  // namespace modelgate::log_keys

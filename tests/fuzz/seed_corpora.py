@@ -63,8 +63,22 @@ def main():
     ms = vec / "model_signing"
     for t in ["crypto/bundle", "crypto/bundle_verify", "crypto/trusted_root", "crypto/dsse", "crypto/statement",
               "crypto/model_signature", "crypto/keys", "crypto/x509", "crypto/model_walk", "policy/document",
-              "policy/dataset_catalog", "admission/review_codec", "admission/workload"]:
+              "policy/dataset_catalog", "admission/review_codec", "admission/workload", "kube/http"]:
         clear(t)
+
+    # --- kube: whole responses as captured (head + raw chunked body, or head + body) -----------------
+    kube = vec / "kube-api"
+    for h in sorted(kube.glob("*.headers.txt")):
+        stem = h.name[: -len(".headers.txt")]
+        head = h.read_bytes()
+        if not head.startswith(b"HTTP/1."):
+            continue
+        raw, js = kube / (stem + ".chunked-raw.txt"), kube / (stem + ".json")
+        if raw.is_file():
+            write("kube/http", stem, head + raw.read_bytes()[:60000])
+        elif js.is_file() and b"Content-Length" in head:
+            write("kube/http", stem, head + js.read_bytes())
+    write("kube/http", "timed-raw", (kube / "watch-pvcs-timed.http-response.raw").read_bytes())
 
     # --- bundles: every conformance case, every upstream model.sig, the OMS test vectors --------------
     bundles = []  # (name, bytes)
