@@ -304,7 +304,8 @@ class Gatherer {
     }
     if (!names_root(*peek, *f.root)) {
       // Before any signature work: junk filed under a digest it is not about costs a parse only.
-      f.rejected.push_back(Rejection{label, make_error(Code::kMismatch, "its subject is not this model's digest")});
+      f.rejected.push_back(
+          Rejection{label, make_error(Code::kMismatch, subject_mismatch(*peek, *f.root)), peek->predicate_type});
       return;
     }
     std::optional<Error> first;
@@ -448,12 +449,12 @@ Result<void> find_evidence(const std::vector<fs::path>& stores, std::string_view
       struct stat st {};
       if (::stat(p.c_str(), &st) != 0) {
         const std::string why = std::strerror(errno);
-        unreadable.push_back(Rejection{file_label(p), make_error(Code::kIo, "cannot stat: " + why)});
+        unreadable.push_back(Rejection{file_label(p), make_error(Code::kIo, "cannot stat: " + why), ""});
         continue;
       }
       if (!S_ISREG(st.st_mode)) {
         const char* what = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
-        unreadable.push_back(Rejection{file_label(p), make_error(Code::kIo, what)});
+        unreadable.push_back(Rejection{file_label(p), make_error(Code::kIo, what), ""});
         continue;
       }
       listed.push_back(Listed{static_cast<std::uint64_t>(st.st_size), s, std::move(p)});
@@ -469,7 +470,7 @@ Result<void> find_evidence(const std::vector<fs::path>& stores, std::string_view
     if (l.size > limits::kMaxAttestationBytes) {
       const std::string why = "file too large (" + std::to_string(l.size) + " > " +
                               std::to_string(limits::kMaxAttestationBytes) + " bytes)";
-      unreadable.push_back(Rejection{file_label(l.path), make_error(Code::kLimit, why)});
+      unreadable.push_back(Rejection{file_label(l.path), make_error(Code::kLimit, why), ""});
       continue;
     }
     if (read + l.size > limits::kMaxEvidenceBytes) {
@@ -478,7 +479,7 @@ Result<void> find_evidence(const std::vector<fs::path>& stores, std::string_view
     }
     auto bytes = read_regular_file(l.path, limits::kMaxAttestationBytes);
     if (!bytes.ok()) {
-      unreadable.push_back(Rejection{file_label(l.path), std::move(bytes).error()});
+      unreadable.push_back(Rejection{file_label(l.path), std::move(bytes).error(), ""});
       continue;
     }
     read += bytes->size();

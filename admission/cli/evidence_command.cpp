@@ -134,8 +134,11 @@ std::vector<Row> list_rows(const EvidenceArgs& a, const std::string& hex, const 
     }
   }
   std::vector<policy::Rejection> unreadable;
-  for (const policy::EvidenceFile& f : policy::find_evidence(stores, hex, unreadable)) {
+  auto listed = policy::find_evidence(stores, hex, unreadable, [&](const policy::EvidenceFile& f) {
     rows.push_back(describe(f.path.filename().string(), f.bytes, hex));
+  });
+  if (!listed.ok()) {
+    rows.push_back(Row{"(rest)", "unread", "-", listed.error().message});
   }
   for (const policy::Rejection& r : unreadable) {
     rows.push_back(Row{r.file, "unreadable", "-", r.error.message});
