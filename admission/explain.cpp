@@ -21,7 +21,7 @@ std::string volume_desc(const Volume& v) {
     case VolumeSource::kHostPath: return "hostPath " + quote(v.path);
     case VolumeSource::kNfs: return "nfs " + quote(v.server + ":" + v.path);
     case VolumeSource::kCsi: return "csi " + quote(v.driver);
-    case VolumeSource::kOther: return v.other.empty() ? std::string("other") : quote(v.other);
+    case VolumeSource::kOther: return v.kind.empty() ? std::string("other") : quote(v.kind);
   }
   return "other";
 }
