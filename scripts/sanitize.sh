@@ -41,6 +41,6 @@ if [ "$WHAT" != asan ]; then
   # function-local statics are invisible to TSan, which then reports their own orderings as races
   # (and a socket closed inside httplib as an fd race). ignore_noninstrumented_modules drops what
   # interceptors see of those libraries; every access compiled from this repository stays checked.
-  (cd "$BUILD" && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1" \
+  (cd "$BUILD" && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$ROOT/scripts/tsan.supp" \
     ctest --output-on-failure -j "$JOBS" --timeout 900 -R '^(admission|integration):')
 fi
