@@ -1,6 +1,7 @@
 #include "admission/decision.h"
 
 #include <algorithm>
+#include <map>
 
 #include "base/join.h"
 #include "crypto/encoding.h"
@@ -19,24 +20,10 @@ struct Finding {
   std::vector<policy::RuleResult> rules;  // failing / erroring ones
 };
 
-std::string find_annotation(const Workload& w, const std::string& key, bool& present) {
-  auto it = w.annotations.find(key);
-  if (it != w.annotations.end()) {
-    present = true;
-    return it->second;
-  }
-  if (w.pod) {
-    auto jt = w.pod->annotations.find(key);
-    if (jt != w.pod->annotations.end()) {
-      present = true;
-      return jt->second;
-    }
-  }
-  present = false;
-  return "";
-}
-
 std::string with_ratio(std::uint64_t done, std::uint64_t total) {
+  if (total == 0) {
+    return "not started within this request's deadline";
+  }
   return std::to_string(done) + " of " + std::to_string(total) + " bytes hashed";
 }
 
@@ -48,12 +35,30 @@ std::string describe_model(const ModelRef& ref) {
 }
 
 Decision decide_admission(const std::string& uid, const Workload& workload, const std::vector<ModelVerdict>& verdicts,
-                          const std::vector<RefProblem>& problems) {
+                          const std::vector<RefProblem>& problems, const DecisionContext& ctx) {
   Decision d;
   d.response.uid = uid;
   std::vector<Finding> findings;
   std::vector<std::string> models;
   bool all_hits = !verdicts.empty();
+  std::map<const policy::CompiledPolicy*, BreakGlassCheck> glass_checks;
+  auto glass_for = [&](const policy::CompiledPolicy* p) -> const BreakGlassCheck& {
+    auto it = glass_checks.find(p);
+    if (it == glass_checks.end()) {
+      it = glass_checks.emplace(p, check_break_glass(p->policy->break_glass, workload, ctx.old, ctx.requester, ctx.now))
+               .first;
+    }
+    return it->second;
+  };
+  // An override this request placed and that is not honoured is refused at once, model or not.
+  for (const policy::CompiledPolicy* p : ctx.matched) {
+    const BreakGlassCheck& g = glass_for(p);
+    if (g.state == BreakGlassState::kRefused && g.placed) {
+      findings.push_back(Finding{p, "break-glass annotation " + quote(p->policy->break_glass.annotation.value),
+                                 p->policy->break_glass.annotation.value,
+                                 {policy::RuleResult{"break-glass", policy::RuleStatus::kFail, g.token, g.message}}});
+    }
+  }
 
   for (const RefProblem& p : problems) {
     findings.push_back(Finding{p.policy, "volume " + quote(p.volume), p.volume,
@@ -111,19 +116,21 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
       d.summary.model = f.model;
       d.summary.mode = std::string(policy::mode_name(p.mode.value));
     }
-    bool glass = false;
-    std::string glass_reason;
-    if (p.break_glass.allowed.value) {
-      glass_reason = find_annotation(workload, p.break_glass.annotation.value, glass);
-    }
-    if (glass) {
+    const BreakGlassCheck& g = glass_for(f.policy);
+    if (g.state == BreakGlassState::kHonoured) {
       if (std::find(d.summary.break_glass.begin(), d.summary.break_glass.end(), pname) == d.summary.break_glass.end()) {
         d.summary.break_glass.push_back(pname);
+        d.summary.break_glass_reason = sanitize_for_user(g.reason);
         d.response.warnings.push_back("break-glass: policy " + quote(pname) + " overridden (" +
-                                      sanitize_for_user(glass_reason) + "); this admission is audited");
+                                      sanitize_for_user(g.reason) + "); this admission is audited");
       }
       audit.push_back(pname + ": break-glass: " + f.rules.front().reason);
       continue;
+    }
+    std::vector<policy::RuleResult> rules = f.rules;
+    if (g.state == BreakGlassState::kRefused && !g.placed) {
+      rules.push_back(policy::RuleResult{"break-glass", policy::RuleStatus::kFail, g.token, "not honoured: " + g.message});
+      d.summary.reasons.push_back(g.token);
     }
     switch (p.mode.value) {
       case policy::Mode::kEnforce: {
@@ -132,7 +139,7 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
           message += "\n";
         }
         message += f.subject + " violates policy " + quote(pname) + ":";
-        for (const policy::RuleResult& r : f.rules) {
+        for (const policy::RuleResult& r : rules) {
           message += "\n  - " + r.rule + ": " + r.message;
         }
         break;
@@ -168,6 +175,8 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
   }
   if (!d.summary.break_glass.empty()) {
     d.response.audit_annotations["break-glass"] = join(d.summary.break_glass, ",");
+    d.response.audit_annotations["break-glass-user"] = sanitize_for_user(ctx.requester.username);
+    d.response.audit_annotations["break-glass-reason"] = d.summary.break_glass_reason;
   }
   d.summary.cache = verdicts.empty() ? "" : (all_hits ? "hit" : "miss");
   if (denied) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "admission/break_glass.h"
 #include "admission/model_refs.h"
 #include "admission/orchestrator.h"
 #include "admission/review_codec.h"
@@ -32,6 +33,7 @@ struct DecisionSummary {
   std::vector<std::string> paths;  // every model directory judged
   std::vector<std::string> reasons;         // every failing reason token (metrics)
   std::vector<std::string> break_glass;     // policies overridden by break-glass
+  std::string break_glass_reason;           // the override's stated reason (untrusted, sanitised)
   std::string cache;     // "hit" when every verdict came from cache, "miss" otherwise, "" if none
 };
 
@@ -40,10 +42,20 @@ struct Decision {
   DecisionSummary summary;
 };
 
+// DecisionContext is what the decision needs beyond the verdicts: who asks, the object before an
+// UPDATE, the clock, and every policy that matched (a refused break-glass override is judged per
+// matched policy, even one with nothing else to say).
+struct DecisionContext {
+  Requester requester;
+  const Workload* old = nullptr;
+  std::chrono::system_clock::time_point now{};
+  std::vector<const policy::CompiledPolicy*> matched;
+};
+
 // decide_admission combines `verdicts` and `problems` (from find_model_refs) for `workload` into a
 // response for request `uid`. Pure; thread-safe.
 Decision decide_admission(const std::string& uid, const Workload& workload, const std::vector<ModelVerdict>& verdicts,
-                          const std::vector<RefProblem>& problems);
+                          const std::vector<RefProblem>& problems, const DecisionContext& context);
 
 // describe_model renders `model "x" (volume "v", pvc models, path x)` for messages.
 std::string describe_model(const ModelRef& ref);

@@ -1,10 +1,15 @@
 #include "admission/model_refs.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <set>
 #include <system_error>
 
+#include "admission/review_codec.h"
+#include "base/limits.h"
 #include "crypto/model_walk.h"
 #include "policy/diagnostic.h"
+#include "policy/names.h"
 
 namespace modelgate::admission {
 
@@ -12,67 +17,429 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// under returns the part of `path` below `prefix` ("" when equal), or nullopt when it is not
-// below it. Both are absolute; the policy's prefix is normalised, the pod's path is not trusted.
-std::optional<std::string> under(std::string_view prefix, std::string path) {
-  while (path.size() > 1 && path.back() == '/') {
-    path.pop_back();
-  }
+using policy::quote;
+
+// under returns the part of `path` below `prefix` ("" when equal), or nullopt when it is not at
+// or below it. Both are normalised absolute paths.
+std::optional<std::string> under(std::string_view prefix, std::string_view path) {
   if (path == prefix) {
     return std::string();
   }
   if (prefix == "/") {
-    return path.size() > 1 ? std::optional<std::string>(path.substr(1)) : std::string();
+    return std::string(path.substr(1));
   }
   if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 && path[prefix.size()] == '/') {
-    return path.substr(prefix.size() + 1);
+    return std::string(path.substr(prefix.size() + 1));
   }
   return std::nullopt;
 }
 
-// claim returns the path inside the source that `v` exposes, when `s` claims the volume.
-std::optional<std::string> claim(const policy::Source& s, const Volume& v, std::string& desc) {
+// strictly_above is true when `path` is a proper ancestor of `prefix` (both normalised).
+bool strictly_above(std::string_view path, std::string_view prefix) {
+  if (path == prefix) {
+    return false;
+  }
+  if (path == "/") {
+    return true;
+  }
+  return prefix.size() > path.size() && prefix.compare(0, path.size(), path) == 0 && prefix[path.size()] == '/';
+}
+
+// The volume's own path that subPaths are joined to: hostPath and NFS volumes name a place in a
+// larger tree; a claim or a CSI volume is its own root.
+std::string_view volume_base(const Volume& v) {
+  return (v.source == VolumeSource::kHostPath || v.source == VolumeSource::kNfs) ? std::string_view(v.path)
+                                                                                  : std::string_view("/");
+}
+
+enum class ClaimKind { kNone, kClaimed, kExposes };
+
+struct Claim {
+  ClaimKind kind = ClaimKind::kNone;
+  std::string path;  // inside the source (kClaimed)
+  std::string desc;  // "pvc models", "hostPath /var/lib/m", ...
+};
+
+// claim says whether source `s` claims volume `v` seen at effective path `eff`, or whether `eff`
+// is a parent of the source's storage (the mount would expose what the source holds, and more).
+Claim claim(const policy::Source& s, const Volume& v, const std::string& eff) {
+  Claim c;
+  auto judge = [&](std::string_view prefix) {
+    if (auto rel = under(prefix, eff)) {
+      c.kind = ClaimKind::kClaimed;
+      c.path = std::move(*rel);
+    } else if (strictly_above(eff, prefix)) {
+      c.kind = ClaimKind::kExposes;
+    }
+  };
   if (const auto* pvc = std::get_if<policy::PvcSource>(&s.volume)) {
     if (v.source == VolumeSource::kPersistentVolumeClaim && pvc->claim_name.matches(v.claim_name)) {
-      desc = "pvc " + v.claim_name;
-      return std::string();
+      c.desc = "pvc " + v.claim_name;
+      judge("/");
     }
   } else if (const auto* hp = std::get_if<policy::HostPathSource>(&s.volume)) {
     if (v.source == VolumeSource::kHostPath) {
-      desc = "hostPath " + v.path;
-      return under(hp->path_prefix.value, v.path);
+      c.desc = "hostPath " + v.path;
+      judge(hp->path_prefix.value);
     }
   } else if (const auto* nfs = std::get_if<policy::NfsSource>(&s.volume)) {
-    if (v.source == VolumeSource::kNfs && v.server == nfs->server.value) {
-      desc = "nfs " + v.server + ":" + v.path;
-      return under(nfs->path.value, v.path);
+    if (v.source == VolumeSource::kNfs) {
+      const std::string server = policy::normalize_nfs_server(v.server);
+      const bool same = std::any_of(nfs->servers.begin(), nfs->servers.end(),
+                                    [&](const policy::Located<std::string>& n) { return n.value == server; });
+      if (same) {
+        c.desc = "nfs " + v.server + ":" + v.path;
+        judge(nfs->path.value);
+      }
     }
   } else if (const auto* csi = std::get_if<policy::CsiSource>(&s.volume)) {
     if (v.source == VolumeSource::kCsi && v.driver == csi->driver.value) {
       for (const auto& [k, want] : csi->volume_attributes) {
         auto it = v.attributes.find(k.value);
         if (it == v.attributes.end() || it->second != want.value) {
-          return std::nullopt;
+          return c;
         }
       }
-      desc = "csi " + v.driver;
-      return std::string();
+      c.desc = "csi " + v.driver;
+      judge("/");
     }
   }
-  return std::nullopt;
+  return c;
 }
 
-std::string join_path(const std::string& a, const std::string& b) {
-  if (a.empty()) {
-    return b;
+std::string describe_volume(const Volume& v) {
+  switch (v.source) {
+    case VolumeSource::kPersistentVolumeClaim:
+      return "pvc " + v.claim_name;
+    case VolumeSource::kHostPath:
+      return "hostPath " + v.path;
+    case VolumeSource::kNfs:
+      return "nfs " + v.server + ":" + v.path;
+    case VolumeSource::kCsi:
+      return "csi " + v.driver;
+    case VolumeSource::kOther:
+      break;
   }
-  if (b.empty()) {
-    return a;
-  }
-  return a + "/" + b;
+  return v.kind.empty() ? std::string("no single volume source") : v.kind;
 }
+
+// One mount of one container as the overlay check sees it.
+struct SeenMount {
+  std::string key;       // normalised mountPath + "/" ("/" for the root): prefixes are subtrees
+  std::string identity;  // volume name + NUL + effective path: "the same bytes"
+  std::string volume;
+  std::string mount_path;
+  std::size_t ref_index = 0;
+  bool is_model = false;
+};
+
+// PolicyScan resolves one pod against one matched policy.
+class PolicyScan {
+ public:
+  PolicyScan(const policy::CompiledPolicy& cp, const PodTemplate& pod, ModelRefs& out)
+      : cp_(cp), p_(*cp.policy), pod_(pod), out_(out) {}
+
+  void run() {
+    std::map<std::string_view, std::size_t> volumes;
+    for (std::size_t i = 0; i < pod_.volumes.size(); ++i) {
+      if (!volumes.emplace(pod_.volumes[i].name, i).second) {
+        problem(pod_.volumes[i].name, "", "volume.unclaimed",
+                "volume " + quote(pod_.volumes[i].name) + " is defined twice; a pod must name each volume once");
+      }
+    }
+    std::vector<bool> used(pod_.volumes.size(), false);
+    for (const Container& c : pod_.containers) {
+      std::vector<SeenMount> seen;
+      seen.reserve(c.mounts.size());
+      for (const VolumeMount& m : c.mounts) {
+        auto it = volumes.find(m.volume);
+        if (it == volumes.end()) {
+          problem(m.volume, c.name, "mount.bad_path",
+                  "container " + quote(c.name) + " mounts volume " + quote(m.volume) + ", which the pod does not define");
+          continue;
+        }
+        used[it->second] = true;
+        mount(c, m, pod_.volumes[it->second], seen);
+      }
+      for (const VolumeDevice& d : c.devices) {
+        auto it = volumes.find(d.volume);
+        if (it == volumes.end()) {
+          continue;  // the unknown volume is the apiserver's to refuse; nothing is read from it
+        }
+        used[it->second] = true;
+        device(c, d, pod_.volumes[it->second]);
+      }
+      check_overlays(c, seen);
+    }
+    for (std::size_t i = 0; i < pod_.volumes.size(); ++i) {
+      if (!used[i]) {
+        unmounted(pod_.volumes[i]);
+      }
+    }
+    if (hidden_ > 0) {
+      out_.problems.push_back(RefProblem{&cp_, "", "", "mount.more_problems",
+                                         "and " + std::to_string(hidden_) + " more volume and mount problems"});
+    }
+  }
+
+ private:
+  void problem(const std::string& volume, const std::string& container, std::string reason, std::string message) {
+    if (reported_ == limits::kMaxReportedMountProblems) {
+      ++hidden_;
+      return;
+    }
+    ++reported_;
+    out_.problems.push_back(RefProblem{&cp_, volume, container, std::move(reason), std::move(message)});
+  }
+
+  // unclaimed reports a volume no source claims and whose kind is not admitted, once per volume.
+  void unclaimed(const Volume& v) {
+    if (!reported_unclaimed_.insert(v.name).second) {
+      return;
+    }
+    const std::string kind = v.kind.empty() ? std::string("(none or several)") : v.kind;
+    problem(v.name, "", "volume.unclaimed",
+            "volume " + quote(v.name) + " (" + sanitize_for_user(describe_volume(v)) + ", kind " + quote(kind) +
+                ") is not a model source of this policy and its kind is not allowed as \"not a model\"; add a "
+                "source that claims it, or add " + quote(kind) + " to spec.otherVolumes.allow");
+  }
+
+  void exposes(const Volume& v, const std::string& container, const std::string& eff) {
+    problem(v.name, container, "mount.exposes_source",
+            (container.empty() ? std::string("volume ") + quote(v.name)
+                               : "container " + quote(container) + " mounts volume " + quote(v.name)) +
+                " at " + sanitize_for_user(eff) + ", a parent of a model source; mount the model directory itself "
+                "(a subPath or path inside the source)");
+  }
+
+  // first_claim returns the policy's first source that claims (v, eff), or an exposing claim when
+  // none claims it but one lies below it.
+  std::pair<const policy::Source*, Claim> first_claim(const Volume& v, const std::string& eff) const {
+    Claim exposing;
+    for (const policy::Source& s : p_.sources) {
+      Claim c = claim(s, v, eff);
+      if (c.kind == ClaimKind::kClaimed) {
+        return {&s, std::move(c)};
+      }
+      if (c.kind == ClaimKind::kExposes) {
+        exposing = std::move(c);
+      }
+    }
+    return {nullptr, std::move(exposing)};
+  }
+
+  void unmounted(const Volume& v) {
+    // No container reads it, but every volume of a matched pod is claimed or admitted: an unread
+    // volume of a model-capable kind is still refused (ephemeral containers are judged on their
+    // own request).
+    auto eff = effective_path(volume_base(v), "");
+    if (!eff) {
+      unclaimed(v);
+      return;
+    }
+    auto [source, c] = first_claim(v, *eff);
+    if (source != nullptr) {
+      return;
+    }
+    if (c.kind == ClaimKind::kExposes) {
+      exposes(v, "", *eff);
+    } else if (!p_.other_volumes.allows(v.kind)) {
+      unclaimed(v);
+    }
+  }
+
+  void device(const Container& c, const VolumeDevice& /*d*/, const Volume& v) {
+    auto eff = effective_path(volume_base(v), "");
+    const bool claimed = eff && first_claim(v, *eff).first != nullptr;
+    if (claimed) {
+      problem(v.name, c.name, "mount.bad_path",
+              "container " + quote(c.name) + " reads model volume " + quote(v.name) +
+                  " as a raw block device, which cannot be verified; mount it as a filesystem (volumeMounts)");
+    } else if (!p_.other_volumes.allows(v.kind)) {
+      unclaimed(v);
+    }
+  }
+
+  void mount(const Container& c, const VolumeMount& m, const Volume& v, std::vector<SeenMount>& seen) {
+    std::string why;
+    const std::string raw_mp = (!m.mount_path.empty() && m.mount_path.front() == '/') ? m.mount_path : "/" + m.mount_path;
+    auto mp = policy::names::normalize_absolute_path(raw_mp, why);
+    if (!mp) {
+      problem(v.name, c.name, "mount.bad_mount_path",
+              "container " + quote(c.name) + " mounts volume " + quote(v.name) + " at mountPath " + quote(m.mount_path) +
+                  ", which " + why);
+      return;
+    }
+    SeenMount sm;
+    sm.key = *mp == "/" ? "/" : *mp + "/";
+    sm.volume = v.name;
+    sm.mount_path = *mp;
+    if (!m.sub_path_expr.empty()) {
+      if (p_.other_volumes.allows(v.kind)) {
+        sm.identity = v.name + '\0' + "expr:" + m.sub_path_expr;
+        seen.push_back(std::move(sm));
+        return;
+      }
+      problem(v.name, c.name, "mount.sub_path_expr",
+              "container " + quote(c.name) + " mounts volume " + quote(v.name) + " with subPathExpr " +
+                  quote(m.sub_path_expr) + ", which cannot be resolved before the pod runs; use a fixed subPath");
+      return;
+    }
+    if (v.source == VolumeSource::kOther) {
+      // No source kind claims a config map, an emptyDir or any other non-storage kind: the kind
+      // alone decides (and the subPath is the kubelet's to check inside it).
+      if (!p_.other_volumes.allows(v.kind)) {
+        unclaimed(v);
+        return;
+      }
+      sm.identity = v.name + '\0' + m.sub_path;
+      seen.push_back(std::move(sm));
+      return;
+    }
+    auto eff = effective_path(volume_base(v), m.sub_path);
+    if (!eff) {
+      if (p_.other_volumes.allows(v.kind)) {
+        return;  // the kubelet refuses such a subPath; an admitted kind cannot hold a model either way
+      }
+      problem(v.name, c.name, "mount.bad_sub_path",
+              "container " + quote(c.name) + " mounts volume " + quote(v.name) + " with subPath " + quote(m.sub_path) +
+                  ", which is not a clean relative path");
+      return;
+    }
+    sm.identity = v.name + '\0' + *eff;
+    auto [source, cl] = first_claim(v, *eff);
+    if (source == nullptr) {
+      if (cl.kind == ClaimKind::kExposes) {
+        exposes(v, c.name, *eff);
+      } else if (!p_.other_volumes.allows(v.kind)) {
+        unclaimed(v);
+      } else {
+        seen.push_back(std::move(sm));
+      }
+      return;
+    }
+    if (!cl.path.empty() && !crypto::check_model_relative_name(cl.path).ok()) {
+      problem(v.name, c.name, "mount.bad_path",
+              "volume " + quote(v.name) + " (" + sanitize_for_user(cl.desc) +
+                  ") names a path that cannot be resolved safely");
+      return;
+    }
+    const bool ro = m.read_only || v.read_only;
+    if (!ro && source->require_read_only.value) {
+      problem(v.name, c.name, "mount.writable",
+              "container " + quote(c.name) + " mounts model volume " + quote(v.name) +
+                  " writable; policy requires read-only mounts (set readOnly: true on the volumeMount)");
+    }
+    if (m.propagation == "Bidirectional") {
+      problem(v.name, c.name, "mount.propagation",
+              "container " + quote(c.name) + " mounts model volume " + quote(v.name) +
+                  " with mountPropagation Bidirectional, which lets it change what other pods see; remove it");
+    }
+    sm.is_model = true;
+    sm.ref_index = add_ref(c, *source, v, cl, ro);
+    seen.push_back(std::move(sm));
+  }
+
+  std::size_t add_ref(const Container& c, const policy::Source& source, const Volume& v, const Claim& cl, bool ro) {
+    fs::path dir = cl.path.empty() ? fs::path(source.root.value) : fs::path(source.root.value) / cl.path;
+    auto [it, inserted] = refs_.emplace(dir.string(), out_.refs.size());
+    if (inserted) {
+      if (refs_.size() > limits::kMaxModelRefsPerObject) {
+        refs_.erase(it);
+        if (!too_many_) {
+          too_many_ = true;
+          problem(v.name, c.name, "volume.too_many_models",
+                  "too many model directories in one object (more than " +
+                      std::to_string(limits::kMaxModelRefsPerObject) + "); mount fewer models per pod");
+        }
+        return SIZE_MAX;
+      }
+      ModelRef r;
+      r.policy = &cp_;
+      r.source = &source;
+      r.volume = v.name;
+      r.volume_desc = cl.desc;
+      r.path = cl.path;
+      r.dir = std::move(dir);
+      r.model_name = cl.path.empty() ? v.name : fs::path(cl.path).filename().string();
+      out_.refs.push_back(std::move(r));
+    }
+    ModelRef& r = out_.refs[it->second];
+    if (r.containers.empty() || r.containers.back() != c.name) {
+      if (std::find(r.containers.begin(), r.containers.end(), c.name) == r.containers.end()) {
+        r.containers.push_back(c.name);
+      }
+    }
+    if (!ro && std::find(r.writable.begin(), r.writable.end(), c.name) == r.writable.end()) {
+      r.writable.push_back(c.name);
+    }
+    return it->second;
+  }
+
+  // check_overlays: within one container (mount namespaces are per container), nothing may be
+  // mounted at or under a model mount's path except the same model at the same path. Sorted by
+  // key, every subtree is a contiguous run (key = path + "/"), so one sweep with a stack of the
+  // enclosing model mounts finds every overlay in O(m log m).
+  void check_overlays(const Container& c, std::vector<SeenMount>& seen) {
+    std::sort(seen.begin(), seen.end(), [](const SeenMount& a, const SeenMount& b) {
+      if (a.key != b.key) {
+        return a.key < b.key;
+      }
+      return a.is_model && !b.is_model;  // at one path the model first: the other is the overlay
+    });
+    std::vector<const SeenMount*> stack;
+    for (const SeenMount& m : seen) {
+      while (!stack.empty() && m.key.compare(0, stack.back()->key.size(), stack.back()->key) != 0) {
+        stack.pop_back();
+      }
+      if (!stack.empty()) {
+        const SeenMount& model = *stack.back();
+        const bool same = model.key == m.key && model.identity == m.identity;
+        if (!same) {
+          const std::string name =
+              model.ref_index < out_.refs.size() ? out_.refs[model.ref_index].model_name : model.volume;
+          problem(m.volume, c.name, "mount.overlay",
+                  "container " + quote(c.name) + " mounts volume " + quote(m.volume) + " at " +
+                      sanitize_for_user(m.mount_path) + ", over model " + quote(name) + " mounted at " +
+                      sanitize_for_user(model.mount_path) +
+                      "; a mount inside a model's mount replaces verified files: mount it elsewhere");
+          continue;
+        }
+      }
+      if (m.is_model) {
+        stack.push_back(&m);
+      }
+    }
+  }
+
+  const policy::CompiledPolicy& cp_;
+  const policy::Policy& p_;
+  const PodTemplate& pod_;
+  ModelRefs& out_;
+  std::map<std::string, std::size_t> refs_;  // model dir → index in out_.refs (this policy's)
+  std::set<std::string> reported_unclaimed_;
+  std::size_t reported_ = 0;
+  std::size_t hidden_ = 0;
+  bool too_many_ = false;
+};
 
 }  // namespace
+
+std::optional<std::string> effective_path(std::string_view volume_path, std::string_view sub_path) {
+  std::string joined(volume_path);
+  if (joined.empty() || joined.front() != '/') {
+    return std::nullopt;  // a hostPath or NFS path must be absolute (the apiserver requires it)
+  }
+  if (!sub_path.empty()) {
+    if (sub_path.front() == '/') {
+      return std::nullopt;  // an absolute subPath is refused by the kubelet; never guess
+    }
+    joined += '/';
+    joined += sub_path;
+  }
+  std::string why;
+  return policy::names::normalize_absolute_path(joined, why);
+}
 
 bool policy_matches(const policy::Policy& p, const std::string& ns, const std::map<std::string, std::string>& labels) {
   bool ns_ok = std::any_of(p.match.namespaces.begin(), p.match.namespaces.end(),
@@ -99,88 +466,11 @@ bool policy_matches(const policy::Policy& p, const std::string& ns, const std::m
 ModelRefs find_model_refs(const PodTemplate& pod, const std::string& ns, const policy::TrustedPolicySet& policies) {
   ModelRefs out;
   for (const policy::CompiledPolicy& cp : policies.policies()) {
-    const policy::Policy& p = *cp.policy;
-    if (!policy_matches(p, ns, pod.labels)) {
+    if (!policy_matches(*cp.policy, ns, pod.labels)) {
       continue;
     }
     out.matched.push_back(&cp);
-    for (const Volume& v : pod.volumes) {
-      const policy::Source* source = nullptr;
-      std::string desc;
-      std::optional<std::string> base;
-      for (const policy::Source& s : p.sources) {
-        base = claim(s, v, desc);
-        if (base) {
-          source = &s;
-          break;
-        }
-      }
-      if (source == nullptr) {
-        continue;  // not a model volume for this policy
-      }
-      if (!base->empty() && !crypto::check_model_relative_name(*base).ok()) {
-        out.problems.push_back(RefProblem{&cp, v.name, "", "mount.bad_path",
-                                          "volume " + policy::quote(v.name) + " (" + desc +
-                                              ") names a path that cannot be resolved safely"});
-        continue;
-      }
-      const bool volume_ro = v.read_only;
-      for (const Container& c : pod.containers) {
-        for (const VolumeMount& m : c.mounts) {
-          if (m.volume != v.name) {
-            continue;
-          }
-          if (!m.sub_path_expr.empty()) {
-            out.problems.push_back(RefProblem{
-                &cp, v.name, c.name, "mount.sub_path_expr",
-                "container " + policy::quote(c.name) + " mounts model volume " + policy::quote(v.name) +
-                    " with subPathExpr " + policy::quote(m.sub_path_expr) +
-                    ", which cannot be resolved before the pod runs; use a fixed subPath"});
-            continue;
-          }
-          std::string sub = m.sub_path;
-          while (!sub.empty() && sub.back() == '/') {
-            sub.pop_back();
-          }
-          if (!sub.empty() && !crypto::check_model_relative_name(sub).ok()) {
-            out.problems.push_back(RefProblem{&cp, v.name, c.name, "mount.bad_sub_path",
-                                              "container " + policy::quote(c.name) + " mounts model volume " +
-                                                  policy::quote(v.name) + " with subPath " + policy::quote(sub) +
-                                                  ", which is not a clean relative path"});
-            continue;
-          }
-          const std::string path = join_path(*base, sub);
-          const bool ro = m.read_only || volume_ro;
-          if (!ro && source->require_read_only.value) {
-            out.problems.push_back(RefProblem{
-                &cp, v.name, c.name, "mount.writable",
-                "container " + policy::quote(c.name) + " mounts model volume " + policy::quote(v.name) +
-                    " writable; policy requires read-only mounts (set readOnly: true on the volumeMount)"});
-          }
-          fs::path dir = path.empty() ? fs::path(source->root.value) : fs::path(source->root.value) / path;
-          auto it = std::find_if(out.refs.begin(), out.refs.end(),
-                                 [&](const ModelRef& r) { return r.policy == &cp && r.dir == dir; });
-          if (it == out.refs.end()) {
-            ModelRef r;
-            r.policy = &cp;
-            r.source = source;
-            r.volume = v.name;
-            r.volume_desc = desc;
-            r.path = path;
-            r.dir = dir;
-            r.model_name = path.empty() ? v.name : fs::path(path).filename().string();
-            out.refs.push_back(std::move(r));
-            it = out.refs.end() - 1;
-          }
-          if (std::find(it->containers.begin(), it->containers.end(), c.name) == it->containers.end()) {
-            it->containers.push_back(c.name);
-          }
-          if (!ro) {
-            it->writable.push_back(c.name);
-          }
-        }
-      }
-    }
+    PolicyScan(cp, pod, out).run();
   }
   return out;
 }

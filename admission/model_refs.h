@@ -1,10 +1,14 @@
-// model_refs.h: which model directories a workload's containers can read, per matching policy:
-// each pod volume a policy source claims (PVC claim, hostPath prefix, NFS export, CSI driver),
-// joined with every init, regular and ephemeral container that mounts it (+ subPath), mapped to
-// the local path where the webhook reads the same storage. Not verification (orchestrator.h).
+// model_refs.h: what a matched pod's containers can read, per matching policy. Every mount is
+// resolved to its effective path (volume path + subPath, canonicalised as the kubelet resolves it)
+// and is either claimed by a policy source (a model directory to verify, mapped to the local path
+// where the webhook reads the same storage), of a kind the policy admits as "not a model"
+// (otherVolumes), or a problem that denies the pod: an unclaimed volume, a mount that exposes a
+// parent of a model store, a mount laid over a model mount (overlay), a subPathExpr. Pure: nothing
+// is opened except by open_model_dir. Not verification (orchestrator.h).
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,13 +31,18 @@ struct ModelRef {
   std::vector<std::string> writable;    // of those, the ones that mount it writable
 };
 
-// RefProblem is a model volume that cannot be judged statically (fail closed): subPathExpr, a
-// hostile subPath, a writable mount where the source requires read-only.
+// RefProblem is a volume or mount that denies the pod under `policy` (fail closed). Reasons:
+// "mount.sub_path_expr", "mount.bad_sub_path", "mount.bad_path", "mount.bad_mount_path",
+// "mount.writable", "mount.exposes_source" (a parent of a source root: mount the model directory
+// instead), "mount.overlay" (a mount at or under a model mount's path, other than that model),
+// "mount.propagation" (Bidirectional on a model mount), "volume.unclaimed" (no source claims it
+// and its kind is not in otherVolumes.allow), "volume.too_many_models" (limits::kMaxModelRefsPerObject),
+// "mount.more_problems" (the count past limits::kMaxReportedMountProblems).
 struct RefProblem {
   const policy::CompiledPolicy* policy = nullptr;
   std::string volume;
   std::string container;
-  std::string reason;   // "mount.sub_path_expr", "mount.bad_sub_path", "mount.writable"
+  std::string reason;
   std::string message;
 };
 
@@ -48,9 +57,17 @@ struct ModelRefs {
 bool policy_matches(const policy::Policy& policy, const std::string& namespace_name,
                     const std::map<std::string, std::string>& labels);
 
+// effective_path joins a volume's own path (hostPath/NFS path, or "/" for a claim or CSI volume)
+// with a mount's subPath and canonicalises the result as the kubelet and mount(8) resolve it:
+// "//" and "/./" collapse, a trailing "/" is ignored. nullopt when the result would contain ".."
+// or is not a valid path. Pure.
+std::optional<std::string> effective_path(std::string_view volume_path, std::string_view sub_path);
+
 // find_model_refs resolves `pod` (of a workload in `namespace_name`) against every policy of
-// `policies`: for each matching policy, each volume claimed by the policy's first matching source
-// and each container mounting it. Pure (nothing is opened). Thread-safe.
+// `policies`: for each matching policy, each mount is claimed by the policy's first claiming
+// source, admitted as "not a model", or reported as a problem (see RefProblem). Cost is
+// O(m log m) in the number of mounts m (bounded by limits::kMaxPodVolumeMounts) per policy.
+// Pure (nothing is opened). Thread-safe.
 ModelRefs find_model_refs(const PodTemplate& pod, const std::string& namespace_name,
                           const policy::TrustedPolicySet& policies);
 

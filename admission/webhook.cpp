@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "admission/break_glass.h"
 #include "admission/decision.h"
 #include "admission/explain.h"
 #include "admission/model_refs.h"
@@ -64,6 +65,30 @@ std::string first_lines(const std::vector<policy::Diagnostic>& ds, std::size_t m
 }
 
 bool is_pod_template_subresource(const std::string& sub) { return sub.empty() || sub == "ephemeralcontainers"; }
+
+// break_glass_keys: the override annotation of every policy in the set.
+std::vector<std::string> break_glass_keys(const policy::TrustedPolicySet& set) {
+  std::vector<std::string> keys;
+  for (const policy::CompiledPolicy& p : set.policies()) {
+    keys.push_back(p.policy->break_glass.annotation.value);
+  }
+  return keys;
+}
+
+// carries_break_glass: some matched policy allows an override and the object names one, so the
+// request is judged even with no model volumes (an unauthorised override is refused at apply).
+bool carries_break_glass(const std::vector<const policy::CompiledPolicy*>& matched, const Workload& w) {
+  for (const policy::CompiledPolicy* p : matched) {
+    const policy::BreakGlass& bg = p->policy->break_glass;
+    if (!bg.allowed.value) {
+      continue;
+    }
+    if (w.annotations.count(bg.annotation.value) != 0 || (w.pod && w.pod->annotations.count(bg.annotation.value) != 0)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -240,7 +265,7 @@ class WebhookImpl {
         line.str(lk::kPath, join(summary.paths, ","));
       }
       if (!summary.break_glass.empty()) {
-        line.str(lk::kBreakGlass, r.audit_annotations["break-glass"]);
+        line.str(lk::kBreakGlass, r.audit_annotations["break-glass"]).str(lk::kBreakGlassReason, summary.break_glass_reason);
       }
       return r;
     };
@@ -266,31 +291,46 @@ class WebhookImpl {
       skip_reason = "no_pod_template";
       return finish(resp);
     }
+    auto set = current();
+    std::optional<Workload> old;
     if (req.operation == Operation::kUpdate && req.old_object && is_pod_template_subresource(req.sub_resource)) {
-      auto old = extract_workload(req.kind, *req.old_object);
-      if (old.ok() && old->pod && model_relevant_equal(*old->pod, *workload->pod)) {
-        skip_reason = "update_not_model_relevant";
-        return finish(resp);
+      auto o = extract_workload(req.kind, *req.old_object);
+      if (o.ok() && o->pod) {
+        old = std::move(o).value();
+        if (model_relevant_equal(*old->pod, *workload->pod) &&
+            break_glass_annotations_equal(*old, *workload, break_glass_keys(*set))) {
+          skip_reason = "update_not_model_relevant";
+          return finish(resp);
+        }
       }
     }
-    auto set = current();
     ModelRefs refs = find_model_refs(*workload->pod, req.namespace_name, *set);
     if (trace != nullptr) {
       *trace = DecisionTrace{req.namespace_name, "", set, workload->pod, refs, {}};
     }
-    if (refs.refs.empty() && refs.problems.empty()) {
+    if (refs.refs.empty() && refs.problems.empty() && !carries_break_glass(refs.matched, *workload)) {
       skip_reason = refs.matched.empty() ? "no_matching_policy" : "no_model_volumes";
       return finish(resp);
     }
     std::vector<ModelVerdict> verdicts;
     verdicts.reserve(refs.refs.size());
     for (const ModelRef& ref : refs.refs) {
+      // The deadline bounds the whole decision: verify() waits for nothing past it (a walk stops
+      // at it, a job goes on in the background and the answer is "retry"), and there are at most
+      // limits::kMaxModelRefsPerObject refs. A ref reached after the deadline is still handed to
+      // verify(), so that its job starts and the controller's retry finds progress.
       verdicts.push_back(ModelVerdict{&ref, orchestrator_.verify(ref, set, deadline)});
       if (trace != nullptr) {
         trace->outcomes.push_back(verdicts.back().outcome);
       }
     }
-    Decision d = decide_admission(req.uid, *workload, verdicts, refs.problems);
+    DecisionContext ctx;
+    ctx.requester = Requester{req.username, req.groups, req.operation};
+    ctx.old = old ? &*old : nullptr;
+    ctx.now = config_.now != 0 ? std::chrono::system_clock::time_point(std::chrono::seconds(config_.now))
+                               : std::chrono::system_clock::now();
+    ctx.matched = refs.matched;
+    Decision d = decide_admission(req.uid, *workload, verdicts, refs.problems, ctx);
     decision = d.summary.decision;
     summary = d.summary;
     return finish(std::move(d.response));

@@ -71,6 +71,19 @@ Result<Volume> parse_volume(const Json& v, const std::string& path) {
   }
   Volume out;
   MG_ASSIGN_OR_RETURN(out.name, crypto::get_string(v, "name", path));
+  // A volume names exactly one source; every key but "name" is one. Zero or several leave `kind`
+  // empty, which the gate treats as an unknown (model-capable) kind.
+  std::size_t sources = 0;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (it.key() != "name") {
+      ++sources;
+      out.kind = it.key();
+    }
+  }
+  if (sources != 1) {
+    out.kind.clear();
+    return out;
+  }
   if (const Json* pvc = crypto::find_field(v, "persistentVolumeClaim"); pvc != nullptr) {
     out.source = VolumeSource::kPersistentVolumeClaim;
     MG_ASSIGN_OR_RETURN(out.claim_name, crypto::get_string(*pvc, "claimName", path + ".persistentVolumeClaim"));
@@ -88,13 +101,6 @@ Result<Volume> parse_volume(const Json& v, const std::string& path) {
     MG_ASSIGN_OR_RETURN(out.driver, crypto::get_string(*csi, "driver", path + ".csi"));
     MG_ASSIGN_OR_RETURN(out.read_only, opt_bool(*csi, "readOnly", path + ".csi"));
     MG_ASSIGN_OR_RETURN(out.attributes, string_map(*csi, "volumeAttributes", path + ".csi"));
-  } else {
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (it.key() != "name") {
-        out.other = it.key();
-        break;
-      }
-    }
   }
   return out;
 }
@@ -129,7 +135,25 @@ Result<void> parse_containers(const Json& spec, std::string_view key, ContainerK
         MG_ASSIGN_OR_RETURN(vm.sub_path, opt_string(m, "subPath", mpath));
         MG_ASSIGN_OR_RETURN(vm.sub_path_expr, opt_string(m, "subPathExpr", mpath));
         MG_ASSIGN_OR_RETURN(vm.read_only, opt_bool(m, "readOnly", mpath));
+        MG_ASSIGN_OR_RETURN(vm.propagation, opt_string(m, "mountPropagation", mpath));
+        if (vm.propagation == "None") {
+          vm.propagation.clear();
+        }
         ct.mounts.push_back(std::move(vm));
+      }
+    }
+    MG_ASSIGN_OR_RETURN(const Json* devices, opt_array(c, "volumeDevices", cpath, limits::kMaxVolumeMountsPerContainer));
+    if (devices != nullptr) {
+      for (std::size_t j = 0; j < devices->size(); ++j) {
+        const Json& d = (*devices)[j];
+        std::string dpath = cpath + ".volumeDevices[" + std::to_string(j) + "]";
+        if (!d.is_object()) {
+          return make_error(Code::kMalformed, dpath + ": expected an object");
+        }
+        VolumeDevice vd;
+        MG_ASSIGN_OR_RETURN(vd.volume, crypto::get_string(d, "name", dpath));
+        MG_ASSIGN_OR_RETURN(vd.device_path, opt_string(d, "devicePath", dpath));
+        ct.devices.push_back(std::move(vd));
       }
     }
     out.push_back(std::move(ct));
@@ -160,6 +184,14 @@ Result<PodTemplate> parse_pod_template(const Json& metadata_holder, const Json& 
   MG_TRY(parse_containers(spec, "initContainers", ContainerKind::kInit, spath, t.containers));
   MG_TRY(parse_containers(spec, "containers", ContainerKind::kRegular, spath, t.containers));
   MG_TRY(parse_containers(spec, "ephemeralContainers", ContainerKind::kEphemeral, spath, t.containers));
+  std::size_t mounts = 0;
+  for (const Container& c : t.containers) {
+    mounts += c.mounts.size() + c.devices.size();
+  }
+  if (mounts > limits::kMaxPodVolumeMounts) {
+    return make_error(Code::kLimit, spath + ": too many volume mounts (" + std::to_string(mounts) + " > " +
+                                        std::to_string(limits::kMaxPodVolumeMounts) + ")");
+  }
   return t;
 }
 
@@ -245,7 +277,7 @@ bool model_relevant_equal(const PodTemplate& a, const PodTemplate& b) {
   for (std::size_t i = 0; i < a.containers.size(); ++i) {
     const Container& x = a.containers[i];
     const Container& y = b.containers[i];
-    if (x.name != y.name || x.kind != y.kind || x.mounts != y.mounts) {
+    if (x.name != y.name || x.kind != y.kind || x.mounts != y.mounts || x.devices != y.devices) {
       return false;
     }
   }

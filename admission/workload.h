@@ -15,18 +15,20 @@ namespace modelgate::admission {
 
 enum class VolumeSource { kPersistentVolumeClaim, kHostPath, kNfs, kCsi, kOther };
 
-// Volume is one pod volume, typed for the sources models live on. `other` names the source key
-// for anything else (emptyDir, configMap, projected, ...).
+// Volume is one pod volume, typed for the sources models live on. `kind` is the volume source's
+// key as the API writes it ("persistentVolumeClaim", "hostPath", "emptyDir", "image", ...), for
+// every volume, known to us or not; "" when the volume names no source or several (the apiserver
+// validates one, but the webhook does not rely on it: such a volume is judged model-capable).
 struct Volume {
   std::string name;
   VolumeSource source = VolumeSource::kOther;
+  std::string kind;
   std::string claim_name;  // PVC
   std::string path;        // hostPath path, NFS export path
   std::string server;      // NFS server
   std::string driver;      // CSI driver
   std::map<std::string, std::string> attributes;  // CSI volumeAttributes
   bool read_only = false;  // set on the source (pvc.readOnly, nfs.readOnly, csi.readOnly)
-  std::string other;       // source key when kOther ("" if none)
   bool operator==(const Volume&) const = default;
 };
 
@@ -37,8 +39,16 @@ struct VolumeMount {
   std::string mount_path;
   std::string sub_path;       // "" when absent
   std::string sub_path_expr;  // "" when absent; cannot be resolved statically
+  std::string propagation;    // mountPropagation: "" (None), "HostToContainer", "Bidirectional"
   bool read_only = false;
   bool operator==(const VolumeMount&) const = default;
+};
+
+// VolumeDevice is a raw block device a container reads from a volume (volumeDevices).
+struct VolumeDevice {
+  std::string volume;
+  std::string device_path;
+  bool operator==(const VolumeDevice&) const = default;
 };
 
 struct Container {
@@ -46,6 +56,7 @@ struct Container {
   ContainerKind kind = ContainerKind::kRegular;
   std::string image;
   std::vector<VolumeMount> mounts;
+  std::vector<VolumeDevice> devices;
   bool operator==(const Container&) const = default;
 };
 

@@ -92,6 +92,14 @@ inline constexpr std::size_t kMaxAdmissionJsonDepth = 64;
 inline constexpr std::size_t kMaxPodVolumes = 1024;
 inline constexpr std::size_t kMaxPodContainers = 1024;
 inline constexpr std::size_t kMaxVolumeMountsPerContainer = 1024;
+// Volume mounts in one pod spec, all containers together: real pods have tens; this bounds the
+// per-mount work of a decision (claims, overlays) to a fixed amount whatever the request's shape.
+inline constexpr std::size_t kMaxPodVolumeMounts = 4096;
+// Distinct model directories one object may mount: each is a verification; real pods mount one
+// to a few. Beyond this the object is denied, naming the cap.
+inline constexpr std::size_t kMaxModelRefsPerObject = 64;
+// Volume and mount problems listed per policy in one denial; the rest are counted ("and N more").
+inline constexpr std::size_t kMaxReportedMountProblems = 16;
 // Strings echoed back to users (names, paths) are cut to this many bytes (STYLE.md §5).
 inline constexpr std::size_t kMaxEchoedStringBytes = 120;
 // --cluster-state files (kubectl get pvc,pv,ns -A -o yaml): ~2 KB per object, so 256 MiB holds

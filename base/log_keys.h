@@ -30,6 +30,7 @@ inline constexpr std::string_view kCache = "cache";
 inline constexpr std::string_view kDurationMs = "duration_ms";
 inline constexpr std::string_view kDryRun = "dry_run";
 inline constexpr std::string_view kBreakGlass = "break_glass";
+inline constexpr std::string_view kBreakGlassReason = "break_glass_reason";
 // policy loading
 inline constexpr std::string_view kPolicies = "policies";
 inline constexpr std::string_view kGeneration = "generation";

@@ -1,5 +1,6 @@
-// document.cpp: ModelPolicy YAML → typed Policy: the document frame, match and sources.
-// Trust lives in document_trust.cpp; the require rules and cross-references in document_require.cpp.
+// document.cpp: ModelPolicy YAML → typed Policy: the document frame and spec. What of a pod a policy
+// governs (match, sources, other volumes, break-glass) is document_pod.cpp; trust lives in
+// document_trust.cpp; the require rules and cross-references in document_require.cpp.
 #include "policy/document.h"
 
 #include <re2/re2.h>
@@ -316,7 +317,7 @@ std::optional<Policy> PolicyParser::parse(const YAML::Node& doc) {
     }
   }
   if (auto f = top.required("spec")) {
-    yaml::Map spec(r_, *f, {"mode", "match", "sources", "trust", "require", "breakGlass"});
+    yaml::Map spec(r_, *f, {"mode", "match", "sources", "otherVolumes", "trust", "require", "breakGlass"});
     if (spec.ok()) {
       parse_spec(spec, p);
     }
@@ -343,6 +344,15 @@ void PolicyParser::parse_spec(yaml::Map& spec, Policy& p) {
   }
   if (auto f = spec.required("match")) {
     parse_match(*f, p.match);
+    // Who controls the scope: namespaces are the cluster admins'; a pod's labels are its author's,
+    // who can drop one to step outside an enforce policy (issue #12, door 4).
+    if (p.mode.value == Mode::kEnforce && !p.match.labels.empty()) {
+      r_.diags().warning(p.match.labels.front().key.position,
+                         "spec.match.labels: an enforce policy scoped by pod labels does not bind a pod author, who "
+                         "sets the labels and can leave one out to be admitted unverified",
+                         "scope enforcement by namespace (match.namespaces); use labels only to narrow warn or "
+                         "audit policies, or to pick a stricter enforce policy beside one that matches every pod");
+    }
   }
   if (auto f = spec.required("sources")) {
     if (auto items = r_.list(*f, limits::kMaxPolicyListItems)) {
@@ -364,201 +374,20 @@ void PolicyParser::parse_spec(yaml::Map& spec, Policy& p) {
   if (auto f = spec.required("require")) {
     parse_require(*f, p.require);
   }
+  p.other_volumes = OtherVolumes{{}, true, spec.position()};
+  if (auto f = spec.get("otherVolumes")) {
+    parse_other_volumes(*f, p.other_volumes);
+  }
   p.break_glass = BreakGlass{{false, spec.position()},
                              {std::string(kDefaultBreakGlassAnnotation), spec.position()},
+                             {},
+                             {},
+                             std::nullopt,
                              spec.position()};
   if (auto f = spec.get("breakGlass")) {
-    yaml::Map bg(r_, *f, {"allowed", "annotation"});
-    p.break_glass = BreakGlass{{false, bg.position()},
-                               {std::string(kDefaultBreakGlassAnnotation), bg.position()},
-                               bg.position()};
-    if (auto a = bg.get("allowed")) {
-      if (auto v = r_.boolean(*a)) {
-        p.break_glass.allowed = *v;
-      }
-    }
-    if (auto a = bg.get("annotation")) {
-      if (auto v = r_.string(*a)) {
-        if (names::is_qualified_name(v->value)) {
-          p.break_glass.annotation = *v;
-        } else {
-          r_.error(*a, quote(v->value) + " is not a valid annotation key",
-                   "an annotation key is [dns-prefix/]name, e.g. modelgate.dev/break-glass");
-        }
-      }
-    }
+    parse_break_glass(*f, p.break_glass);
   }
   check_references(p);
-}
-
-void PolicyParser::parse_match(const yaml::Field& f, Match& out) {
-  yaml::Map m(r_, f, {"namespaces", "labels"});
-  out.position = m.position();
-  if (auto ns = m.required("namespaces")) {
-    if (auto ps = patterns(*ns)) {
-      out.namespaces = std::move(*ps);
-    }
-  }
-  auto lf = m.get("labels");
-  if (!lf) {
-    return;
-  }
-  yaml::Map labels = yaml::Map::any_keys(r_, *lf);
-  if (labels.ok() && labels.entries().empty()) {
-    r_.error(*lf, "must not be empty", "omit the field to match pods with any labels");
-  }
-  if (labels.entries().size() > limits::kMaxPolicyListItems) {
-    r_.error(*lf, "too many labels", {}, Code::kLimit);
-    return;
-  }
-  for (const auto& [key, value] : labels.entries()) {
-    if (!names::is_qualified_name(key.value)) {
-      r_.diags().error(key.position, Code::kMalformed, lf->path + ": " + quote(key.value) + " is not a valid label key",
-                       "a label key is [dns-prefix/]name, the name at most 63 characters of [A-Za-z0-9-_.]");
-      continue;
-    }
-    LabelMatcher lm{key, Located<std::string>{}, key.position};
-    if (value.node.IsMap()) {
-      yaml::Map rm(r_, value, {"regex"});
-      auto rf = rm.required("regex");
-      auto pat = rf ? pattern(*rf) : std::nullopt;
-      if (!pat) {
-        continue;
-      }
-      lm.value = std::move(*pat);
-    } else {
-      if (!value.node.IsScalar()) {
-        r_.error(value, "expected a label value or {regex: PATTERN}, found " + yaml::describe(value.node));
-        continue;
-      }
-      auto v = r_.string(value, /*allow_empty=*/true);
-      if (!v) {
-        continue;
-      }
-      if (!names::is_label_value(v->value)) {
-        r_.error(value, quote(v->value) + " is not a valid label value",
-                 "to match by pattern write {regex: PATTERN}");
-        continue;
-      }
-      lm.value = std::move(*v);
-    }
-    out.labels.push_back(std::move(lm));
-  }
-}
-
-std::optional<Source> PolicyParser::parse_source(const yaml::Field& f) {
-  yaml::Map m(r_, f, {"name", "pvc", "hostPath", "nfs", "csi", "root", "signatureFile", "requireReadOnly"});
-  if (!m.ok()) {
-    return std::nullopt;
-  }
-  Source s;
-  s.position = m.position();
-  bool ok = required_name(m, s.name);
-  const auto kind = exactly_one(m, {"pvc", "hostPath", "nfs", "csi"}, "a source");
-  ok = ok && kind.has_value();
-  for (std::string_view k : {"pvc", "hostPath", "nfs", "csi"}) {
-    auto kf = m.get(k);
-    if (!kf) {
-      continue;
-    }
-    const bool chosen = kind && *kind == k;
-    if (k == "pvc") {
-      yaml::Map v(r_, *kf, {"claimName"});
-      auto c = v.required("claimName");
-      auto pat = c ? pattern(*c) : std::nullopt;
-      if (pat && chosen) {
-        s.volume = PvcSource{std::move(*pat)};
-      }
-      ok = ok && pat.has_value();
-    } else if (k == "hostPath") {
-      yaml::Map v(r_, *kf, {"pathPrefix"});
-      auto c = v.required("pathPrefix");
-      auto path = c ? absolute_path(*c) : std::nullopt;
-      if (path && chosen) {
-        s.volume = HostPathSource{std::move(*path)};
-      }
-      ok = ok && path.has_value();
-    } else if (k == "nfs") {
-      yaml::Map v(r_, *kf, {"server", "path"});
-      auto sf = v.required("server");
-      auto pf = v.required("path");
-      auto server = sf ? r_.string(*sf) : std::nullopt;
-      if (server && server->value.find_first_of(" /") != std::string::npos) {
-        r_.error(*sf, quote(server->value) + " is not a host name or address");
-        server.reset();
-      }
-      auto path = pf ? absolute_path(*pf) : std::nullopt;
-      if (server && path && chosen) {
-        s.volume = NfsSource{std::move(*server), std::move(*path)};
-      }
-      ok = ok && server && path;
-    } else {
-      yaml::Map v(r_, *kf, {"driver", "volumeAttributes"});
-      auto df = v.required("driver");
-      auto driver = df ? r_.string(*df) : std::nullopt;
-      if (driver && !names::is_dns_subdomain(driver->value)) {
-        r_.error(*df, quote(driver->value) + " is not a CSI driver name", "CSI drivers are DNS names, e.g. csi.example.com");
-        driver.reset();
-      }
-      CsiSource csi;
-      if (auto af = v.get("volumeAttributes")) {
-        yaml::Map attrs = yaml::Map::any_keys(r_, *af);
-        if (attrs.ok() && attrs.entries().empty()) {
-          r_.error(*af, "must not be empty", "omit the field to match any attributes");
-          ok = false;
-        }
-        for (const auto& [key, value] : attrs.entries()) {
-          auto val = r_.string(value, /*allow_empty=*/true);
-          if (!val) {
-            ok = false;
-            continue;
-          }
-          csi.volume_attributes.emplace_back(key, std::move(*val));
-        }
-        ok = ok && attrs.ok();
-      }
-      if (driver && chosen) {
-        csi.driver = std::move(*driver);
-        s.volume = std::move(csi);
-      }
-      ok = ok && driver.has_value();
-    }
-  }
-  if (auto rf = m.required("root")) {
-    auto root = absolute_path(*rf);
-    ok = ok && root.has_value();
-    if (root) {
-      s.root = std::move(*root);
-    }
-  } else {
-    ok = false;
-  }
-  s.signature_file = Located<std::string>{std::string(kDefaultSignatureFile), s.position};
-  if (auto sf = m.get("signatureFile")) {
-    auto v = r_.string(*sf);
-    if (v && !names::is_plain_file_name(v->value)) {
-      r_.error(*sf, quote(v->value) + " is not a plain file name",
-               "the signature file sits in the model directory; write a name such as model.sig");
-      v.reset();
-    }
-    ok = ok && v.has_value();
-    if (v) {
-      s.signature_file = std::move(*v);
-    }
-  }
-  s.require_read_only = Located<bool>{true, s.position};
-  if (auto rf = m.get("requireReadOnly")) {
-    auto v = r_.boolean(*rf);
-    ok = ok && v.has_value();
-    if (v) {
-      s.require_read_only = *v;
-      if (!v->value) {
-        r_.diags().warning(v->position, rf->path + ": false admits pods that mount the model writable",
-                           "a writable mount lets the pod change the model after it was verified");
-      }
-    }
-  }
-  return ok ? std::optional(std::move(s)) : std::nullopt;
 }
 
 }  // namespace detail

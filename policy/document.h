@@ -27,6 +27,8 @@ inline constexpr std::string_view kApiVersion = "modelgate.dev/v1alpha1";
 inline constexpr std::string_view kPolicyKind = "ModelPolicy";
 inline constexpr std::string_view kDefaultSignatureFile = "model.sig";
 inline constexpr std::string_view kDefaultBreakGlassAnnotation = "modelgate.dev/break-glass";
+// kBreakGlassExpiresAnnotation holds an RFC 3339 time after which a break-glass override lapses.
+inline constexpr std::string_view kBreakGlassExpiresAnnotation = "modelgate.dev/break-glass-expires";
 inline constexpr std::uint32_t kDefaultBaseModelDepth = 3;
 
 // Pattern is an RE2 compiled once at load (UTF-8, case-sensitive). matches() is a FULL match:
@@ -64,7 +66,8 @@ struct LabelMatcher {
 };
 
 // Match says which pods a policy governs: namespace matches any of `namespaces`, and every label
-// matcher matches (labels absent: any pod in those namespaces).
+// matcher matches (labels absent: any pod in those namespaces). Labels are set by the pod's author:
+// lint warns when an enforce policy relies on them.
 struct Match {
   std::vector<Pattern> namespaces;
   std::vector<LabelMatcher> labels;
@@ -79,9 +82,15 @@ struct HostPathSource {
   Located<std::string> path_prefix;  // absolute, normalised; matches itself and paths below it
 };
 struct NfsSource {
-  Located<std::string> server;  // exact
+  // servers: the names and addresses of one NFS server, each normalised by normalize_nfs_server
+  // (`server:` is a list of one). A volume naming any of them is this source.
+  std::vector<Located<std::string>> servers;
   Located<std::string> path;    // absolute, normalised; the export path or below it
 };
+
+// normalize_nfs_server lowercases a host name and drops one trailing dot ("NAS.Acme." → "nas.acme"),
+// the forms DNS treats as one name. Addresses are returned as written. Pure.
+std::string normalize_nfs_server(std::string_view server);
 struct CsiSource {
   Located<std::string> driver;  // exact
   std::vector<std::pair<Located<std::string>, Located<std::string>>> volume_attributes;  // all must equal
@@ -206,17 +215,46 @@ struct Require {
   Position position;
 };
 
+// BreakGlass: who may override this policy, and for how long. The override is the annotation
+// `annotation` (its value a non-empty reason) on the workload or pod template; it is honoured
+// when the requesting user is in allowed_users or one of allowed_groups (the parser requires at
+// least one when allowed is true), or when a built-in workload controller creates objects from a
+// template so admitted. With max_duration, kBreakGlassExpiresAnnotation is required and may lie
+// at most max_duration ahead.
 struct BreakGlass {
   Located<bool> allowed;            // default false
   Located<std::string> annotation;  // default kDefaultBreakGlassAnnotation
+  std::vector<Located<std::string>> allowed_users;   // exact user names
+  std::vector<Located<std::string>> allowed_groups;  // exact group names
+  std::optional<Located<std::chrono::seconds>> max_duration;
   Position position;
 };
+
+// kDefaultNotModelVolumeKinds: volume kinds admitted as "not a model" when a policy does not set
+// otherVolumes.allow. Each holds small, API-managed content a pod author cannot point at model
+// storage (emptyDir is empty at start; overlays onto a model mount are denied separately).
+inline constexpr std::string_view kDefaultNotModelVolumeKinds[] = {"configMap", "secret", "projected", "downwardAPI",
+                                                                   "emptyDir"};
+
+// OtherVolumes: in a matched pod, every volume is claimed by a source or its kind (the API's key,
+// e.g. "emptyDir") is in `allow`; anything else, including kinds unknown to modelgate, is denied.
+struct OtherVolumes {
+  std::vector<Located<std::string>> allow;  // default kDefaultNotModelVolumeKinds
+  bool defaulted = true;                    // allow was not written
+  Position position;
+
+  bool allows(std::string_view kind) const;
+};
+
+// is_known_volume_kind is true for the volume source keys of core/v1 Volume (Kubernetes 1.35).
+bool is_known_volume_kind(std::string_view kind);
 
 struct Policy {
   Located<std::string> name;  // metadata.name, a DNS-1123 label
   Located<Mode> mode;         // default enforce
   Match match;
   std::vector<Source> sources;
+  OtherVolumes other_volumes;
   Trust trust;
   Require require;
   BreakGlass break_glass;

@@ -1,4 +1,5 @@
-// document_parser.h: the ModelPolicy parser shared by document.cpp (frame, match, sources),
+// document_parser.h: the ModelPolicy parser shared by document.cpp (frame, spec), document_pod.cpp
+// (match, sources, other volumes, break-glass),
 // document_trust.cpp (signers, reviewers)
 // and document_require.cpp (rules, references). Internal to policy/; use document.h.
 #pragma once
@@ -36,6 +37,8 @@ class PolicyParser {
   void parse_spec(yaml::Map& spec, Policy& p);
   void parse_match(const yaml::Field& f, Match& out);
   std::optional<Source> parse_source(const yaml::Field& f);
+  void parse_other_volumes(const yaml::Field& f, OtherVolumes& out);
+  void parse_break_glass(const yaml::Field& f, BreakGlass& out);
   void parse_trust(const yaml::Field& f, Trust& out);
   std::optional<Signer> parse_signer(const yaml::Field& f);
   std::optional<ReviewerGroup> parse_reviewer_group(const yaml::Field& f);
