@@ -165,7 +165,13 @@ else
   mkdir -p "$CONTEXT" && git -C "$ROOT" archive HEAD | tar -x -C "$CONTEXT"
 fi
 BUILD_LOG="$CACHE/image-build.log"
+# The compiler cache scripts/test.sh's plain build filled (same sources, gcc and flags): mounted
+# into the build so the image gets those objects back instead of compiling everything again (see
+# the Dockerfile). Run alone, this script fills it itself.
+CCACHE_HOST="$CACHE/ccache"
+mkdir -p "$CCACHE_HOST"
 build_args=(--isolation chroot --pull=never --network host --layers -f "$CONTEXT/Dockerfile"
+  -v "$CCACHE_HOST:/ccache" --build-arg MODELGATE_CCACHE_DIR=/ccache
   --build-arg MODELGATE_VERSION="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$ROOT/charts/modelgate/Chart.yaml")")
 tb=$SECONDS
 if [ "${MODELGATE_IMAGE_SKIP_BUILD:-}" = 1 ] && podman image exists "$IMAGE"; then
