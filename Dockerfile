@@ -5,12 +5,15 @@
 #
 #   podman build --isolation chroot -t modelgate .        (scripts/image_test.sh builds and runs it)
 
-FROM debian:bookworm AS build
+# The toolchain: the package layer changes only when setup.sh does. A stage of its own so that CI
+# can build it while the host compiles (scripts/image_test.sh --prepare), the downloads overlapping.
+FROM debian:bookworm AS toolchain
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
-# The package layer changes only when setup.sh does.
 COPY scripts/setup.sh scripts/setup.sh
 RUN scripts/setup.sh && rm -rf /var/lib/apt/lists/*
+
+FROM toolchain AS build
 COPY . .
 # The compiler cache: a build cache mount by default, so a rebuild after a small change recompiles
 # only that change. scripts/image_test.sh (CI) instead mounts the cache its host build has just

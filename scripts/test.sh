@@ -35,11 +35,38 @@ stage() {  # stage NAME COMMAND...: run one stage, print and record its wall tim
 plain_ctest() { (cd "$ROOT/build" && ctest --output-on-failure -j "$(nproc)" --timeout 600); }
 
 stage "setup (Debian packages)" "$ROOT/scripts/setup.sh"
+
+# What the later stages download (clang for the sanitizers, podman and debootstrap, the base images
+# and the image's Debian packages, helm and the chart checker's npm packages) is fetched in the
+# background while the plain build and its tests keep both cores busy: on a fresh machine these are
+# minutes of waiting on the network. Nothing is tested there; the stages below use it as a cache
+# (each would fetch what is missing itself) and start only once it is done (no two apt runs at once).
+prepare() {
+  MODELGATE_FUZZ_BUILD="$ROOT/build-asan" "$ROOT/scripts/fuzz_smoke.sh" --configure-only
+  "$ROOT/scripts/image_test.sh" --prepare
+}
+# (MODELGATE_CI_PREPARE=0 skips it: tests/scripts/build_targets_test.sh runs this script with stubs.)
+if [ "${MODELGATE_CI_PREPARE:-1}" = 1 ]; then
+  prepare >"$MODELGATE_CI_CACHE/prepare.log" 2>&1 &
+else
+  true &
+fi
+prepare_pid=$!
+t_prepare=$SECONDS
+
 stage "build (gcc, every target)" "$ROOT/scripts/build.sh" "$ROOT/build" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache
 stage "ctest (plain, whole suite)" plain_ctest
 stage "modelgate policy test examples/policy-tests" \
   "$ROOT/build/admission/modelgate" policy test "$ROOT/examples/policy-tests"
+
+waited=$SECONDS
+if ! wait "$prepare_pid"; then
+  cat "$MODELGATE_CI_CACHE/prepare.log" >&2
+  echo "test.sh: preparing the later stages failed (log above)" >&2
+  exit 1
+fi
+stages+=("$(printf '%5d s  %s' $((SECONDS - waited)) "waiting for the background downloads ($((SECONDS - t_prepare)) s in the background)")")
 stage "packaging: helm chart" "$ROOT/scripts/package_test.sh"
 stage "packaging: container image (podman)" "$ROOT/scripts/image_test.sh"
 stage "sanitizers: ASan + UBSan (whole suite, fuzz smoke), TSan (admission, integration)" \

@@ -47,7 +47,8 @@ grep -qE -- '--target modelgate( |$)' <<<"$build_line" || fail "demo.sh builds m
 echo "ok: demo.sh builds only the modelgate target ($build_line)"
 
 # test.sh keeps its compiler cache under MODELGATE_CI_CACHE: a scratch one here.
-tests="$(MODELGATE_CI_CACHE="$WORK/ci-cache" run_until_build test.sh)"
+# (and nothing fetched in the background: MODELGATE_CI_PREPARE=0).
+tests="$(MODELGATE_CI_CACHE="$WORK/ci-cache" MODELGATE_CI_PREPARE=0 run_until_build test.sh)"
 grep -q -- '-DMODELGATE_WERROR=ON' <<<"$tests" || fail "test.sh configures without -DMODELGATE_WERROR=ON: $tests"
 build_line="$(grep -- '^--build' <<<"$tests")"
 ! grep -q -- '--target' <<<"$build_line" || fail "test.sh does not build every target: $build_line"
