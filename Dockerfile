@@ -22,11 +22,13 @@ COPY . .
 # than compiling everything a second time. It reuses an object only when the source, every header,
 # the flags and the compiler binary (compiler_check=content) hash the same; base_dir=/src and the
 # build tree at /src/build make the paths the same as the host's ($ROOT, $ROOT/build), and
-# hash_dir=false leaves the working directory (only in the debug info, stripped below) out.
+# hash_dir=false leaves the working directory (only in the debug info, stripped below) out. ccache
+# hashes the locale too: LANG as scripts/test.sh sets it. And the Debian -dev headers must be the
+# versions the host has (on a fresh CI machine both come from the same mirror minutes apart).
 ARG MODELGATE_CCACHE_DIR=/root/.cache/ccache
 RUN --mount=type=cache,target=/root/.cache/ccache \
     CCACHE_DIR="$MODELGATE_CCACHE_DIR" CCACHE_BASEDIR=/src CCACHE_NOHASHDIR=1 CCACHE_COMPILERCHECK=content \
-    CCACHE_DEPEND=1 CCACHE_STATSLOG=/tmp/ccache-stats.log \
+    CCACHE_DEPEND=1 CCACHE_STATSLOG=/tmp/ccache-stats.log LANG=C.UTF-8 \
     scripts/build.sh /src/build -DMODELGATE_BUILD_TESTS=OFF -DMODELGATE_BUILD_BENCH=OFF \
       -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache \
     && echo "ccache (this build): $(CCACHE_STATSLOG=/tmp/ccache-stats.log ccache --show-log-stats | tr -s ' \n' ' ')" \

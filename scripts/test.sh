@@ -14,7 +14,11 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # container, about a fifth of the whole run). ccache only reuses an object whose source, headers,
 # flags and compiler (by content, compiler_check) hash the same; base_dir makes the paths relative
 # (the container builds in /src/build, this in $ROOT/build) and hash_dir=false keeps the working
-# directory out of the hash (it only reaches the debug info, which the image strips). depend mode
+# directory out of the hash (it only reaches the debug info, which the image strips). The system
+# headers must be the same too: on a fresh machine the host and the image install the same Debian
+# packages from the same mirror minutes apart; where the host's -dev packages are older than the
+# mirror's (a long-lived machine), those objects differ and the image compiles them (correctly,
+# just slower). depend mode
 # takes the headers from the compiler's own -MD output instead of running the preprocessor a
 # second time, so a cold cache (CI's) costs next to nothing. Only the plain build uses it: the
 # sanitizer builds use other compilers and flags that nothing else reuses.
@@ -54,8 +58,9 @@ fi
 prepare_pid=$!
 t_prepare=$SECONDS
 
-stage "build (gcc, every target)" "$ROOT/scripts/build.sh" "$ROOT/build" \
-  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache
+# ccache also hashes the locale (it changes the compiler's messages): the same one as the image's.
+stage "build (gcc, every target)" env -u LC_ALL -u LC_CTYPE -u LC_MESSAGES LANG=C.UTF-8 \
+  "$ROOT/scripts/build.sh" "$ROOT/build" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache
 stage "ctest (plain, whole suite)" plain_ctest
 stage "modelgate policy test examples/policy-tests" \
   "$ROOT/build/admission/modelgate" policy test "$ROOT/examples/policy-tests"
