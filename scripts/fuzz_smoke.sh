@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fuzz_smoke.sh [--configure-only] [SECONDS_PER_TARGET] [TARGET...]: the CI fuzzing smoke run. Configures build-fuzz/
 # with clang-14 and -DMODELGATE_FUZZ=ON (libFuzzer + ASan + UBSan), builds every fuzzer, runs each
-# single-process for SECONDS_PER_TARGET (default 20) on a scratch copy of its seed corpus with its
-# dictionary, and prints executions and coverage per target. Fails on any crash, leak, timeout
+# single-process for SECONDS_PER_TARGET (default 20; up to one fuzzer per CPU at a time) on a scratch
+# copy of its seed corpus with its dictionary, and prints executions and coverage per target. Fails on any crash, leak, timeout
 # (-timeout=10) or out-of-memory (-rss_limit_mb=2048); the reproducers are kept in
 # build-fuzz/fuzz-artifacts/ (add them to the target's corpus as regression inputs once fixed).
 # Needs Debian's clang-14 and libclang-rt-14-dev (installed here with apt when missing).
@@ -58,62 +58,88 @@ mkdir -p "$ARTIFACTS"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:symbolize=1}"
 
-rows=()
-failed=0
-# Seeds come from ../shared/vectors, made fresh (shared/ is never copied into the project).
-python3 "$ROOT/tests/fuzz/seed_corpora.py" --out "$BUILD/fuzz-seeds" --shared "$ROOT/../shared"
-while IFS=$'\t' read -r target binary corpus dict max_len; do
-  case "$target" in \#*|"") continue ;; esac
-  if [ ${#ONLY[@]} -gt 0 ] && ! printf '%s\n' "${ONLY[@]}" | grep -qx "$target"; then
-    continue
-  fi
-  scratch="$WORK/$target"
+# fuzz_one TARGET BINARY CORPUS DICT MAX_LEN: one single-process libFuzzer run of SECONDS_PER_TARGET
+# on a scratch copy of its corpus; leaves its table row in $WORK/TARGET/row and, when it failed,
+# the marker $WORK/TARGET/failed (its report went to stderr).
+fuzz_one() {
+  local target="$1" binary="$2" corpus="$3" dict="$4" max_len="$5"
+  local scratch="$WORK/$target"
   mkdir -p "$scratch/corpus" "$scratch/artifacts"
-  seeds="$BUILD/fuzz-seeds/${corpus#"$ROOT/tests/"}"
+  local seeds="$BUILD/fuzz-seeds/${corpus#"$ROOT/tests/"}"
   if [ -d "$seeds" ]; then
     cp -R "$seeds/." "$scratch/corpus/"
   fi
   if [ -d "$corpus" ]; then
     cp -R "$corpus/." "$scratch/corpus/"
   fi
-  args=(-max_total_time="$SECONDS_PER_TARGET" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048
-        -print_final_stats=1 -artifact_prefix="$scratch/artifacts/")
+  local args=(-max_total_time="$SECONDS_PER_TARGET" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048
+              -print_final_stats=1 -artifact_prefix="$scratch/artifacts/")
   if [ "$dict" != "-" ]; then
     args+=(-dict="$dict")
   fi
-  log="$scratch/log.txt"
+  local log="$scratch/log.txt" rc=0
   echo "fuzz_smoke: $target (${SECONDS_PER_TARGET}s)" >&2
-  set +e
-  (cd "$scratch" && "$binary" "${args[@]}" "$scratch/corpus") >"$log" 2>&1
-  rc=$?
-  set -e
+  (cd "$scratch" && "$binary" "${args[@]}" "$scratch/corpus") >"$log" 2>&1 || rc=$?
+  local execs speed last cov ft corp kind
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
   last="$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)"
   cov="$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")"
   ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")"
   corp="$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")"
-  found=()
+  local found=() f
   for f in "$scratch/artifacts"/*; do
     [ -e "$f" ] || continue
     cp "$f" "$ARTIFACTS/$target-$(basename "$f")"
     found+=("$ARTIFACTS/$target-$(basename "$f")")
   done
-  result="ok"
+  local result="ok"
   if [ "$rc" -ne 0 ] || [ ${#found[@]} -gt 0 ]; then
     result="FAIL"
-    failed=1
+    : >"$scratch/failed"
     kind="$(grep -oE 'ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer): [a-z-]+|property violated|runtime error' "$log" | head -1 || true)"
     cp "$log" "$ARTIFACTS/$target.log"
-    echo "fuzz_smoke: $target failed (exit $rc${kind:+, $kind}); log $ARTIFACTS/$target.log" >&2
-    for f in "${found[@]}"; do
-      echo "  reproducer: $f" >&2
-    done
-    grep -E '^\s+#[0-9]+ 0x|property violated|runtime error|SUMMARY' "$log" | head -25 >&2 || true
+    {
+      echo "fuzz_smoke: $target failed (exit $rc${kind:+, $kind}); log $ARTIFACTS/$target.log"
+      for f in ${found[@]+"${found[@]}"}; do
+        echo "  reproducer: $f"
+      done
+      grep -E '^\s+#[0-9]+ 0x|property violated|runtime error|SUMMARY' "$log" | head -25 || true
+    } >&2
   fi
-  rows+=("$(printf '%-22s %12s %9s %7s %7s %7s  %s' "$target" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" \
-           "${corp:-?}" "$result")")
+  printf '%-22s %12s %9s %7s %7s %7s  %s' "$target" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" \
+    "${corp:-?}" "$result" >"$scratch/row"
+}
+
+# Seeds come from ../shared/vectors, made fresh (shared/ is never copied into the project).
+python3 "$ROOT/tests/fuzz/seed_corpora.py" --out "$BUILD/fuzz-seeds" --shared "$ROOT/../shared"
+# Each fuzzer runs single-process for its full SECONDS_PER_TARGET as before, but up to one per CPU
+# at a time (MODELGATE_FUZZ_PARALLEL, default nproc): run one after another, the smoke run left
+# every core but one idle for 14 x 5 s. On a dedicated machine each still has a core of its own,
+# so its executions and coverage in those seconds are what a lone run gets.
+PARALLEL="${MODELGATE_FUZZ_PARALLEL:-$(nproc)}"
+targets=()
+while IFS=$'\t' read -r target binary corpus dict max_len; do
+  case "$target" in \#*|"") continue ;; esac
+  if [ ${#ONLY[@]} -gt 0 ] && ! printf '%s\n' "${ONLY[@]}" | grep -qx "$target"; then
+    continue
+  fi
+  while [ "$(jobs -rp | wc -l)" -ge "$PARALLEL" ]; do
+    wait -n || true  # a failed run is counted from its marker below
+  done
+  fuzz_one "$target" "$binary" "$corpus" "$dict" "$max_len" &
+  targets+=("$target")
 done <"$BUILD/fuzz_targets.tsv"
+wait
+
+rows=()
+failed=0
+for target in ${targets[@]+"${targets[@]}"}; do
+  rows+=("$(cat "$WORK/$target/row" 2>/dev/null || echo "$target: no result")")
+  if [ -e "$WORK/$target/failed" ] || [ ! -s "$WORK/$target/row" ]; then
+    failed=1
+  fi
+done
 
 echo
 printf '%-22s %12s %9s %7s %7s %7s  %s\n' target executions exec/s cov ft corpus result

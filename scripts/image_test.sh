@@ -11,6 +11,10 @@
 # podman reads a config of this test's own (CONTAINERS_CONF: runc, cgroupfs, ulimits within this
 # machine's hard limits); no system file is edited.
 #
+# --prepare: only the slow, download-bound part (the tools, the base images, the image's toolchain
+# stage with its Debian packages), then exit: scripts/test.sh runs it in the background while the
+# host compiles. A later full run finds all of it cached.
+#
 # Env: MODELGATE_IMAGE_CONTEXT=worktree builds the working tree instead of `git archive HEAD`;
 #      MODELGATE_IMAGE_SKIP_BUILD=1 tests the image already built (while working on this script);
 #      MODELGATE_CI_CACHE (default /var/cache/modelgate-ci). Must run as root. Prints
@@ -23,6 +27,10 @@ CACHE="${MODELGATE_CI_CACHE:-/var/cache/modelgate-ci}"
 IMAGE=localhost/modelgate:test
 SUITE=bookworm
 t0=$SECONDS
+PREPARE=0
+if [ "${1:-}" = "--prepare" ]; then
+  PREPARE=1
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "image_test: error: must run as root (podman --isolation chroot, debootstrap)" >&2
@@ -165,8 +173,26 @@ else
   mkdir -p "$CONTEXT" && git -C "$ROOT" archive HEAD | tar -x -C "$CONTEXT"
 fi
 BUILD_LOG="$CACHE/image-build.log"
+# The compiler cache scripts/test.sh's plain build filled (same sources, gcc and flags): mounted
+# into the build so the image gets those objects back instead of compiling everything again (see
+# the Dockerfile). Run alone, this script fills it itself.
+CCACHE_HOST="$CACHE/ccache"
+mkdir -p "$CCACHE_HOST"
 build_args=(--isolation chroot --pull=never --network host --layers -f "$CONTEXT/Dockerfile"
+  -v "$CCACHE_HOST:/ccache" --build-arg MODELGATE_CCACHE_DIR=/ccache
   --build-arg MODELGATE_VERSION="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$ROOT/charts/modelgate/Chart.yaml")")
+if [ "$PREPARE" -eq 1 ]; then
+  # The same build arguments as below, so the full build finds these layers in podman's cache.
+  if podman build "${build_args[@]}" --target toolchain -t localhost/modelgate-toolchain:cache "$CONTEXT" \
+       >"$CACHE/image-prepare.log" 2>&1; then
+    pass "prepared: the image's toolchain stage ($((SECONDS - t0)) s in all; log $CACHE/image-prepare.log)"
+  else
+    fail "podman build --target toolchain (log $CACHE/image-prepare.log):"; tail -40 "$CACHE/image-prepare.log"
+  fi
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+fi
 tb=$SECONDS
 if [ "${MODELGATE_IMAGE_SKIP_BUILD:-}" = 1 ] && podman image exists "$IMAGE"; then
   echo "image_test: MODELGATE_IMAGE_SKIP_BUILD=1: testing the existing $IMAGE" >&2

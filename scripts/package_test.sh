@@ -120,17 +120,19 @@ fi
 
 # --- the checker itself fails on what it must catch ---------------------------------------------
 # The defaults rendered and then damaged by hand: a misspelt hardening field (the schemas allow
-# unknown fields), a fail-open webhook, kube-system judged.
+# unknown fields), a fail-open webhook, kube-system judged, a settle interval not the one set.
 if [ -f "$WORK/defaults.yaml" ]; then
   sed -e 's/readOnlyRootFilesystem: true/readOnlyRootFileSystem: true/' \
       -e 's/failurePolicy: Fail/failurePolicy: Ignore/' \
-      -e 's/- "kube-system"/- "kube-public"/' "$WORK/defaults.yaml" >"$WORK/mutant.yaml"
+      -e 's/- "kube-system"/- "kube-public"/' -e 's/settleInterval: 60s/settleInterval: 6s/' \
+      "$WORK/defaults.yaml" >"$WORK/mutant.yaml"
   if (cd "$PKG" && node check_rendered.mjs "$WORK/mutant.yaml" "$PKG/cases/defaults/expect.yaml") \
        >"$WORK/mutant.out" 2>&1; then
     fail "checker: a damaged render passed"
   else
     for want in "unknown field spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem" \
-                'failurePolicy: expected "Fail", found "Ignore"' "kube-system is not excluded"; do
+                'failurePolicy: expected "Fail", found "Ignore"' "kube-system is not excluded" \
+                'config cache.settleInterval: expected "60s", found "6s"'; do
       if grep -qF -- "$want" "$WORK/mutant.out"; then
         pass "checker catches: $want"
       else

@@ -16,6 +16,7 @@ PACKAGES=(
   coreutils                     # sha256sum as an independent oracle
   curl jq                       # the demo talks to the webhook as the apiserver would
   python3                       # makes the fuzz seed corpora from ../shared/vectors at test time
+  ccache                        # test.sh: the plain build and the image build share one compiler cache
 )
 
 missing=()

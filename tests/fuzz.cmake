@@ -25,6 +25,7 @@ if(MODELGATE_FUZZ)
 else()
   # The replay driver: a main() that runs LLVMFuzzerTestOneInput over files and directories.
   add_library(modelgate_fuzz_replay STATIC ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/replay_main.cpp)
+  target_compile_options(modelgate_fuzz_replay PRIVATE ${MODELGATE_TEST_CODE_FLAGS})
 endif()
 
 file(GLOB MODELGATE_FUZZ_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*/*_fuzz.cpp)
@@ -82,6 +83,7 @@ foreach(src ${MODELGATE_FUZZ_SOURCES})
     target_link_options(${target} PRIVATE -fsanitize=fuzzer)
   else()
     target_link_libraries(${target} PRIVATE modelgate_fuzz_replay)
+    target_compile_options(${target} PRIVATE ${MODELGATE_TEST_CODE_FLAGS})  # test code (CMakeLists.txt)
     # Seeds made from ../shared/vectors at test time (never committed, see seed_corpora.py) plus
     # our committed regression inputs; the replay driver fails on an empty run.
     file(RELATIVE_PATH rel_corpus ${CMAKE_CURRENT_SOURCE_DIR} ${corpus})

@@ -17,6 +17,7 @@
 #include "admission/metrics.h"
 #include "admission/server.h"
 #include "admission/webhook.h"
+#include "admission/writeback.h"
 #include "base/log.h"
 #include "base/log_keys.h"
 #include "crypto/sha256.h"
@@ -70,6 +71,13 @@ int run_serve(const ServeArgs& args) {
         .str(log_keys::kSelectedBy, sha.selected_by)
         .str(log_keys::kBaseline, sha.baseline->name)
         .real(log_keys::kDurationMs, sha.benchmark_ms);
+  }
+  // A settle interval the kernel's writeback outlasts reopens the shared-mapping attack of #17
+  // (admission/writeback.h): said once at startup, where the operator who set it will look.
+  if (const auto delay = admission::read_writeback_delay()) {
+    if (const auto warning = admission::settle_interval_warning(config.settle_interval, *delay)) {
+      logger.warn("settle_interval_below_writeback").str(log_keys::kMessage, *warning);
+    }
   }
   auto metrics = std::make_shared<admission::Metrics>();
   auto webhook = admission::Webhook::create(config, metrics);

@@ -21,6 +21,7 @@
 //   evidenceStores: [path]          exactly the config's evidence.stores
 //   trustMounted: bool              /etc/modelgate/trust is mounted
 //   policyFiles: {file: PATH}       the policies ConfigMap carries these files' text
+//   config: {dotted.key: value}     the server config the pod reads has these values (cache.settleInterval: 60s)
 // $WORK and $ROOT in EXPECT.yaml are the environment's WORK and ROOT.
 import { readFileSync } from "node:fs";
 import { X509Certificate, createPrivateKey } from "node:crypto";
@@ -347,6 +348,11 @@ function runCase({ renderedPath, expectPath, objects, failures, models }) {
     const cm = pm && byKind("ConfigMap").find((c) => c.metadata.name === volumes[pm.name]?.configMap?.name);
     const norm = (t) => (t ?? "").replace(/[ \t]+$/gm, "").replace(/\n*$/, "\n");
     check(norm(cm?.data?.[file]) === norm(readFileSync(src, "utf8")), `policy file ${file} differs from ${src}`);
+  }
+  // Values that must reach the config file as given (the chart renders each setting it exposes).
+  for (const [key, want] of Object.entries(expect.config ?? {})) {
+    const found = key.split(".").reduce((o, k) => (o == null ? undefined : o[k]), config);
+    eq(found ?? null, want, `config ${key}`);
   }
   eq(config.evidence?.stores ?? [], expect.evidenceStores ?? [], "evidence stores");
   for (const path of config.evidence?.stores ?? []) {

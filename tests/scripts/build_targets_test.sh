@@ -46,11 +46,18 @@ grep -qE -- '--target modelgate( |$)' <<<"$build_line" || fail "demo.sh builds m
 [ "$(grep -o -- '--target' <<<"$build_line" | wc -l)" -eq 1 ] || fail "demo.sh builds several targets: $build_line"
 echo "ok: demo.sh builds only the modelgate target ($build_line)"
 
-tests="$(run_until_build test.sh)"
+# test.sh keeps its compiler cache under MODELGATE_CI_CACHE: a scratch one here.
+# (and nothing fetched in the background: MODELGATE_CI_PREPARE=0).
+tests="$(MODELGATE_CI_CACHE="$WORK/ci-cache" MODELGATE_CI_PREPARE=0 run_until_build test.sh)"
 grep -q -- '-DMODELGATE_WERROR=ON' <<<"$tests" || fail "test.sh configures without -DMODELGATE_WERROR=ON: $tests"
 build_line="$(grep -- '^--build' <<<"$tests")"
 ! grep -q -- '--target' <<<"$build_line" || fail "test.sh does not build every target: $build_line"
 echo "ok: test.sh builds every target ($build_line)"
+# The image build gets its objects back from this cache (scripts/image_test.sh, Dockerfile).
+grep -q -- '-DCMAKE_CXX_COMPILER_LAUNCHER=ccache' <<<"$tests" \
+  || fail "test.sh does not build through ccache, so the image build compiles everything again: $tests"
+[ -d "$WORK/ci-cache/ccache" ] || fail "test.sh does not keep its compiler cache under MODELGATE_CI_CACHE"
+echo "ok: test.sh builds through the compiler cache it shares with the image build"
 
 # A packager's configure: warnings stay warnings (a new compiler's false positive cannot fail it).
 "$REAL_CMAKE" -S "$ROOT" -B "$WORK/plain" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMODELGATE_BUILD_TESTS=OFF \

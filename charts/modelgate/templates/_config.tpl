@@ -31,11 +31,15 @@ evidence:
 cache:
   fileDigestEntries: {{ int64 $c.cache.fileDigestEntries }}
   verdictEntries: {{ int64 $c.cache.verdictEntries }}
+  settleInterval: {{ $c.cache.settleInterval }}
+  maxTrustAge: {{ $c.cache.maxTrustAge }}
+  revalidateWindow: {{ $c.cache.revalidateWindow }}
 deadline: {{ int $c.deadlineSeconds }}s
 hashing:
   threads: {{ int $c.hashing.threads }}
   maxConcurrentJobs: {{ int $c.hashing.maxConcurrentJobs }}
   maxQueuedJobs: {{ int $c.hashing.maxQueuedJobs }}
+  abandonGrace: {{ $c.hashing.abandonGrace }}
 prewarm:
   enabled: {{ $c.prewarm.enabled }}
   interval: {{ $c.prewarm.interval }}
