@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "crypto/json.h"
 #include "policy/evidence_fixtures.h"
+#include "cluster_fixture.h"
 #include "test_support.h"
 
 namespace {
@@ -35,7 +36,7 @@ metadata: {name: serving}
 spec:
   match: {namespaces: ["ml-serving"]}
   sources:
-  - {name: models, pvc: {claimName: "^models$"}, root: @ROOT@}
+  - {name: models, pvc: {claimName: "^models$", volumeName: "^models-ro-pv$"}, root: @ROOT@}
   trust:
     signers:
     - {name: team, publicKey: keys/team.pub}
@@ -80,6 +81,9 @@ struct Stack {
     config.tls_cert_file = tmp / "tls.crt";
     config.tls_key_file = tmp / "tls.key";
     config.policies = {tmp / "policies"};
+    // The captured claims and volumes, moved to the pod's namespace: "models" is bound to
+    // "models-ro-pv" (cluster_fixture.h).
+    config.cluster_state_files = std::vector<fs::path>{write_cluster_state(tmp.path(), "ml-serving")};
     config.log_level = log::Level::kError;
     config.worker_threads = 4;
     // Each test states the cache settings its attack needs.
