@@ -207,7 +207,7 @@ Result<void> add_object(StaticClusterState& st, const crypto::Json& obj, const s
     typed.erase("kind");
     MG_ASSIGN_OR_RETURN_CTX(kube::NamespaceInfo n, kube::NamespaceInfo::from_json(typed), where);
     st.namespaces.insert_or_assign(n.key(), n);
-  } else if (k.size() > 4 && k.compare(k.size() - 4, 4, "List") == 0) {
+  } else if (k.size() >= 4 && k.compare(k.size() - 4, 4, "List") == 0) {  // "List" (kubectl) or "<Kind>List" (the API)
     const crypto::Json* items = crypto::find_field(obj, "items");
     if (items != nullptr && items->is_array()) {
       std::size_t i = 0;

@@ -24,7 +24,7 @@ kind: ModelPolicy
 metadata: {name: p}
 spec:
   match: {namespaces: [x]}
-  sources: [{name: m, pvc: {claimName: m}, root: /m}]
+  sources: [{name: m, pvc: {claimName: m, volumeName: m-pv}, root: /m}]
   trust: {signers: [{name: k, publicKey: keys/k.pub}]}
   require:
     reviews: {minAprovals: 2, from: [leads]}

@@ -9,10 +9,17 @@
 #include <string>
 
 #include "crypto/encoding.h"
-#include "policy/evidence_fixtures.h"
 #include "test_support.h"
 
 namespace modelgate::testing {
+
+// rename_all substitutes every `from` in `s` (from non-empty).
+inline std::string rename_all(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) {
+    s.replace(i, from.size(), to);
+  }
+  return s;
+}
 
 // kube_capture reads ../shared/vectors/kube-api/<name>.
 inline std::string kube_capture(const std::string& name) {
@@ -25,9 +32,9 @@ inline std::string kube_capture(const std::string& name) {
 // the volumes' claimRefs and the Namespace itself move together).
 inline std::filesystem::path write_cluster_state(const std::filesystem::path& dir, const std::string& ns) {
   const std::filesystem::path out = dir / "cluster-state.yaml";
-  write_file(out, evidence::replace_all(kube_capture("list-pvcs.json"), "ml-prod", ns) + "\n---\n" +
-                      evidence::replace_all(kube_capture("list-pvs.json"), "ml-prod", ns) + "\n---\n" +
-                      evidence::replace_all(kube_capture("list-namespaces.json"), "ml-prod", ns) + "\n");
+  write_file(out, rename_all(kube_capture("list-pvcs.json"), "ml-prod", ns) + "\n---\n" +
+                      rename_all(kube_capture("list-pvs.json"), "ml-prod", ns) + "\n---\n" +
+                      rename_all(kube_capture("list-namespaces.json"), "ml-prod", ns) + "\n");
   return out;
 }
 
