@@ -193,7 +193,7 @@ class ConfigParser {
                     c.prewarm_interval);
     }
     if (auto f = top.get("clusterState")) {
-      yaml::Map m(r_, *f, {"enabled", "kubeconfig", "context", "watchTimeout"});
+      yaml::Map m(r_, *f, {"enabled", "kubeconfig", "context", "watchTimeout", "files"});
       if (auto e = m.get("enabled")) {
         if (auto v = r_.boolean(*e)) {
           c.cluster_state.enabled = v->value;
@@ -211,6 +211,16 @@ class ConfigParser {
       }
       seconds_field(m, "watchTimeout", {milliseconds(10'000), milliseconds(3600 * 1000), true},
                     c.cluster_state.watch_timeout);
+      if (auto fl = m.get("files")) {
+        std::vector<std::filesystem::path> files;
+        path_list(*fl, files);
+        if (c.cluster_state.enabled) {
+          r_.error(*fl, "files and enabled: true exclude each other",
+                   "files freeze the cluster state (demos, tests, air-gapped review); enabled watches the API");
+        } else {
+          c.cluster_state_files = std::move(files);
+        }
+      }
     }
     if (auto f = top.get("reload")) {
       yaml::Map m(r_, *f, {"interval"});

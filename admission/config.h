@@ -86,8 +86,10 @@ struct ServerConfig {
     // watchTimeout: the shortest timeoutSeconds a watch asks for (each draws from [t, 2t)).
     std::chrono::seconds watch_timeout{300};
   } cluster_state;
-  // cluster_state_files: not read from YAML; `review` and `policy test` set it (possibly empty) to
-  // judge with a frozen cluster state (--cluster-state), never the live API. Set = offline.
+  // cluster_state_files: `clusterState.files` (with enabled false), or what `review` and `policy
+  // test` set (possibly empty) from --cluster-state: judge with a frozen cluster state (kubectl
+  // get pvc,pv,ns -A -o yaml), never the live API. Set = frozen. For demos, tests and offline
+  // review; a frozen state never learns of a claim recreated on another volume.
   std::optional<std::vector<std::filesystem::path>> cluster_state_files;
   // root_overrides: not read from YAML; `modelgate review --root FROM=TO` sets it to read a
   // source's storage from a local directory.
