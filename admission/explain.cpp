@@ -139,8 +139,8 @@ std::string format_explanation(const DecisionTrace& t, const std::string& indent
     for (const RefProblem& p : t.refs.problems) {
       if (p.policy == c) {
         any = true;
-        out += in2 + "volume " + quote(p.volume) + " in container " + quote(p.container) + ": " + p.reason + ": " +
-               p.message + "\n";
+        out += in2 + "volume " + quote(p.volume) + (p.container.empty() ? "" : " in container " + quote(p.container)) +
+               ": " + p.reason + ": " + p.message + "\n";
       }
     }
     // Volumes this policy's sources do not claim (neither a model nor a problem).
@@ -151,8 +151,10 @@ std::string format_explanation(const DecisionTrace& t, const std::string& indent
           std::any_of(t.refs.problems.begin(), t.refs.problems.end(),
                       [&](const RefProblem& p) { return p.policy == c && p.volume == v.name; });
       if (!claimed) {
+        // Not claimed and not a problem: its kind is one the policy admits as "not a model".
         out += in2 + (any ? "not a model: " : "no model volume: ") + "volume " + quote(v.name) + " (" +
-               volume_desc(v) + ") is claimed by no source of policy " + quote(name) + "\n";
+               volume_desc(v) + ") is claimed by no source of policy " + quote(name) + "; its kind " +
+               quote(v.kind) + " is in spec.otherVolumes.allow\n";
       }
     }
   }

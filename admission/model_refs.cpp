@@ -229,13 +229,6 @@ class PolicyScan {
     if (!reported_unclaimed_.insert(v.name).second) {
       return;
     }
-    if (v.kind == "ephemeral") {
-      problem(v.name, "", "volume.ephemeral",
-              "volume " + quote(v.name) + " is an ephemeral volume: its claim is created after admission, so "
-              "which storage it binds cannot be proven; mount a persistentVolumeClaim bound to the model store, "
-              "or, if it never holds models, add \"ephemeral\" to spec.otherVolumes.allow");
-      return;
-    }
     const std::string kind = v.kind.empty() ? std::string("(none or several)") : v.kind;
     problem(v.name, "", "volume.unclaimed",
             "volume " + quote(v.name) + " (" + sanitize_for_user(describe_volume(v)) + ", kind " + quote(kind) +

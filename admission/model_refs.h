@@ -42,8 +42,8 @@ struct ModelRef {
 // Cluster facts add (rule "claim-binding"): the ClusterProblem reasons of check_claim_binding for
 // a claimed persistentVolumeClaim volume, "pvc.volume_name_missing" (the source has no volumeName),
 // and (rule "namespace-selector") the namespace_labels problems when a policy's namespaceSelector
-// cannot be evaluated. "volume.ephemeral": an ephemeral volume not admitted by otherVolumes.allow
-// (its claim is created after admission; its binding cannot be proven).
+// cannot be evaluated. An ephemeral volume (its claim is created after admission, so its binding
+// cannot be proven) is "volume.unclaimed" unless otherVolumes.allow names "ephemeral".
 struct RefProblem {
   const policy::CompiledPolicy* policy = nullptr;
   std::string volume;

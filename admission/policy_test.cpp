@@ -90,7 +90,7 @@ std::optional<PolicyTestFile> parse_test_doc(y::Reader& r, const YAML::Node& doc
     return std::nullopt;
   }
   for (const y::Field& item : *items) {
-    y::Map c(r, item, {"name", "resource", "namespace", "expect"});
+    y::Map c(r, item, {"name", "resource", "namespace", "userInfo", "expect"});
     if (!c.ok()) {
       continue;
     }
@@ -110,6 +110,16 @@ std::optional<PolicyTestFile> parse_test_doc(y::Reader& r, const YAML::Node& doc
       if (auto s = r.string(*f)) {
         tc.namespace_name = s->value;
       }
+    }
+    if (auto f = c.get("userInfo")) {
+      // Who applies the resource (the AdmissionReview's userInfo): decides break-glass.
+      y::Map u(r, *f, {"username", "groups"});
+      if (auto n = u.required("username")) {
+        if (auto s = r.string(*n)) {
+          tc.username = s->value;
+        }
+      }
+      tc.groups = strings(r, u, "groups");
     }
     if (auto f = c.required("expect")) {
       y::Map e(r, *f, {"allowed", "reasons", "messageContains", "warningsContain"});
@@ -196,6 +206,10 @@ CaseResult run_case(Webhook& webhook, const PolicyTestFile& t, const TestCase& t
   for (AdmissionRequest& r : reqs.value()) {
     if (!tc.namespace_name.empty()) {
       r.namespace_name = tc.namespace_name;
+    }
+    if (!tc.username.empty()) {
+      r.username = tc.username;
+      r.groups = tc.groups;
     }
     DecisionTrace trace;
     AdmissionResponse resp = webhook.decide(r, explain ? &trace : nullptr);

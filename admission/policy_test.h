@@ -26,6 +26,8 @@ struct TestCase {
   std::string name;
   std::filesystem::path resource;  // resolved against the test file's directory
   std::string namespace_name;      // "" = the file's default
+  std::string username;            // userInfo.username ("" = modelgate-review, or the review's own)
+  std::vector<std::string> groups;  // userInfo.groups
   TestExpectation expect;
   policy::Position position;
 };

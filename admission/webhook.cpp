@@ -381,14 +381,11 @@ class WebhookImpl {
     std::vector<ModelVerdict> verdicts;
     verdicts.reserve(refs.refs.size());
     for (const ModelRef& ref : refs.refs) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        // The deadline bounds the whole decision: what is left is answered "retry", not waited on.
-        VerifyOutcome late;
-        late.state = VerifyState::kPending;
-        verdicts.push_back(ModelVerdict{&ref, std::move(late)});
-      } else {
-        verdicts.push_back(ModelVerdict{&ref, orchestrator_.verify(ref, set, deadline)});
-      }
+      // The deadline bounds the whole decision: verify() waits for nothing past it (a walk stops
+      // at it, a job goes on in the background and the answer is "retry"), and there are at most
+      // limits::kMaxModelRefsPerObject refs. A ref reached after the deadline is still handed to
+      // verify(), so that its job starts and the controller's retry finds progress.
+      verdicts.push_back(ModelVerdict{&ref, orchestrator_.verify(ref, set, deadline)});
       if (trace != nullptr) {
         trace->outcomes.push_back(verdicts.back().outcome);
       }

@@ -102,7 +102,7 @@ struct Bench {
     pod.volumes.push_back(v);
     Container c;
     c.name = "c";
-    c.mounts.push_back(VolumeMount{"w", "/m", sub, "", true});
+    c.mounts.push_back(VolumeMount{"w", "/m", sub, "", "", true});
     pod.containers.push_back(c);
     ModelRefs r = find_model_refs(pod, "ns", *set, nullptr);  // refs only: claim problems are not looked at
     if (r.refs.size() != 1) {

@@ -33,6 +33,8 @@ struct ReviewArgs {
   std::string namespace_name = "default";
   std::string output = "text";
   std::string now;
+  std::string as_user;                  // --as: the requesting user (userInfo.username)
+  std::vector<std::string> as_groups;   // --as-group: their groups
   bool explain = false;
 };
 
@@ -91,7 +93,13 @@ int run_review(const ReviewArgs& a) {
                  ? usage_error(reqs.error().message)
                  : (print_error(reqs.error().message), kExitFailed);
     }
-    for (const AdmissionRequest& r : reqs.value()) {
+    for (AdmissionRequest& r : reqs.value()) {
+      // Who applies the object decides break-glass (breakGlass.allowedUsers/allowedGroups), as
+      // kubectl --as would make the apiserver say.
+      if (!a.as_user.empty()) {
+        r.username = a.as_user;
+        r.groups = a.as_groups;
+      }
       DecisionTrace trace;
       AdmissionResponse resp = webhook.value()->decide(r, a.explain ? &trace : nullptr);
       any_denied = any_denied || !resp.allowed;
@@ -148,6 +156,9 @@ void register_review(CLI::App& app, Runner& run) {
   review->add_flag("--explain", args->explain,
                    "also print every policy that matched (or why none did) and every rule that ran, allows too");
   review->add_option("--now", args->now, "judge at this time instead of the clock (RFC 3339), as PolicyTest's now:");
+  review->add_option("--as", args->as_user, "judge as this user applied the objects (userInfo.username), as kubectl --as");
+  review->add_option("--as-group", args->as_groups, "a group of the --as user (repeatable)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   review->add_option("--output", args->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   review->callback([args, &run] { run = [args] { return run_review(*args); }; });
 }

@@ -55,7 +55,7 @@ spec:
     pod.volumes.push_back(v);
     admission::Container c;
     c.name = "c";
-    c.mounts.push_back(admission::VolumeMount{"w", "/m", sub_path, "", true});
+    c.mounts.push_back(admission::VolumeMount{"w", "/m", sub_path, "", "", true});
     pod.containers.push_back(c);
     return admission::find_model_refs(pod, "ns", *set, &cluster);
   }

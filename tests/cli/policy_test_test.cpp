@@ -83,7 +83,7 @@ TEST_CASE("policy test passes every case of the shipped example policies", "[cli
   auto r = mg({"policy", "test", (examples() / "policy-tests").string()});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("16 passed, 0 failed"));
+  CHECK_THAT(r.out, Catch::Contains("23 passed, 0 failed"));
 }
 
 TEST_CASE("policy test fails with exit 1 and says why when a case's expectation is not met", "[cli][policy-test]") {
@@ -103,7 +103,7 @@ TEST_CASE("policy test fails with exit 1 and says why when a case's expectation 
   auto r = mg({"policy", "test", (t / "copy").string()});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("FAIL"));
-  CHECK_THAT(r.out, Catch::Contains("15 passed, 1 failed"));
+  CHECK_THAT(r.out, Catch::Contains("22 passed, 1 failed"));
   CHECK_THAT(r.out, Catch::Contains("deny (signature.digest_mismatch)"));
 }
 

@@ -257,14 +257,26 @@ TEST_CASE("review --explain says why no policy matched a pod instead of a bare A
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("no policy matched: namespace \"batch\""));
-  // And a matched pod whose volumes no source claims says which volumes it has.
+  // A matched pod whose only volume is a config map says why it holds no model.
+  pod = kPod;
+  pod.replace(pod.find("persistentVolumeClaim: {claimName: models}"), 42, "configMap: {name: server-config}");
+  write_file(w.t / "pod.yaml", pod);
+  r = w.review({"--explain"});
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("no model volume: volume \"w\" (\"configMap\") is claimed by no source of policy "
+                                    "\"serving\"; its kind \"configMap\" is in spec.otherVolumes.allow"));
+  // A claim of another name is a volume no source claims: denied, with the two ways out.
   pod = kPod;
   pod.replace(pod.find("claimName: models"), 17, "claimName: scratch");
   write_file(w.t / "pod.yaml", pod);
   r = w.review({"--explain"});
   INFO(r.out);
-  CHECK_THAT(r.out, Catch::Contains("no model volume: volume \"w\" (pvc \"scratch\") is claimed by no source of policy "
-                                    "\"serving\""));
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("volume \"w\": volume.unclaimed: volume \"w\" (pvc scratch, kind "
+                                    "\"persistentVolumeClaim\") is not a model source of this policy"));
+  CHECK_THAT(r.out, Catch::Contains("add a source that claims it, or add \"persistentVolumeClaim\" to "
+                                    "spec.otherVolumes.allow"));
 }
 
 TEST_CASE("policy test --explain prints each case's rules", "[cli][workflow]") {
@@ -297,8 +309,8 @@ TEST_CASE("review --now judges maxAge at a fixed time", "[cli][workflow]") {
   auto at = [&](const std::string& now) {
     return mg({"review", "--policy", (examples() / "policies").string(), "--evidence", (pt / "fixtures/evidence").string(),
                "--root", "/mnt/models=" + (pt / "fixtures/models").string(), "--root",
-               "/etc/modelgate=" + (pt / "fixtures/etc").string(), "--now", now, "-f",
-               (pt / "workloads/approved.yaml").string()});
+               "/etc/modelgate=" + (pt / "fixtures/etc").string(), "--now", now, "--cluster-state",
+               (pt / "fixtures/cluster-state.yaml").string(), "-f", (pt / "workloads/approved.yaml").string()});
   };
   auto fresh = at("2026-12-01T00:00:00Z");
   INFO(fresh.out << fresh.err);

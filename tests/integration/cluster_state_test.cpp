@@ -365,5 +365,6 @@ TEST_CASE("an ephemeral volume in a governed pod is denied unless the policy adm
   Json resp = parse(res->body)["response"];
   INFO(resp.dump());
   CHECK(resp["allowed"] == false);
-  CHECK(s.reason(resp) == "volume.ephemeral");
+  CHECK(s.reason(resp) == "volume.unclaimed");
+  CHECK_THAT(resp["status"]["message"].get<std::string>(), Catch::Contains("kind \"ephemeral\")"));
 }

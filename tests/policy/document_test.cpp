@@ -82,7 +82,7 @@ spec:
     evaluations:
     - {name: "MMLU 5-shot", signers: [evals]}
     maxAge: 36h
-  breakGlass: {allowed: true}
+  breakGlass: {allowed: true, allowedGroups: [ml-oncall], maxDuration: 12h}
 )";
 
 constexpr std::string_view kMinimal = R"(apiVersion: modelgate.dev/v1alpha1
@@ -166,8 +166,9 @@ TEST_CASE("a policy using every field parses into the values and positions writt
 
   REQUIRE(std::holds_alternative<NfsSource>(p.sources[2].volume));
   const NfsSource& nfs = std::get<NfsSource>(p.sources[2].volume);
-  CHECK(nfs.server.value == "10.0.0.5");
-  CHECK(nfs.server.position == at(22, 19));
+  REQUIRE(nfs.servers.size() == 1);
+  CHECK(nfs.servers[0].value == "10.0.0.5");
+  CHECK(nfs.servers[0].position == at(22, 19));
   CHECK(nfs.path.value == "/exports/models");
   CHECK(nfs.path.position == at(22, 35));
 
@@ -279,6 +280,12 @@ TEST_CASE("a policy using every field parses into the values and positions writt
   CHECK(p.break_glass.allowed.position == at(66, 25));
   CHECK(p.break_glass.annotation.value == "modelgate.dev/break-glass");
   CHECK(p.break_glass.annotation.position == at(66, 3));  // default: where breakGlass is
+  REQUIRE(p.break_glass.allowed_groups.size() == 1);
+  CHECK(p.break_glass.allowed_groups[0].value == "ml-oncall");
+  CHECK(p.break_glass.allowed_groups[0].position == at(66, 47));
+  CHECK(p.break_glass.allowed_users.empty());
+  REQUIRE(p.break_glass.max_duration);
+  CHECK(p.break_glass.max_duration->value == std::chrono::hours(12));
 }
 
 TEST_CASE("a minimal policy takes the documented defaults", "[policy]") {
