@@ -317,6 +317,17 @@ class PolicyScan {
                   quote(m.sub_path_expr) + ", which cannot be resolved before the pod runs; use a fixed subPath");
       return;
     }
+    if (v.source == VolumeSource::kOther) {
+      // No source kind claims a config map, an emptyDir or any other non-storage kind: the kind
+      // alone decides (and the subPath is the kubelet's to check inside it).
+      if (!p_.other_volumes.allows(v.kind)) {
+        unclaimed(v);
+        return;
+      }
+      sm.identity = v.name + '\0' + m.sub_path;
+      seen.push_back(std::move(sm));
+      return;
+    }
     auto eff = effective_path(volume_base(v), m.sub_path);
     if (!eff) {
       if (p_.other_volumes.allows(v.kind)) {

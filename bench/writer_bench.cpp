@@ -25,6 +25,7 @@
 #include "crypto/keys.h"
 #include "crypto/model_sign.h"
 #include "policy/trust_material.h"
+#include "bench_support.h"
 
 namespace {
 
@@ -33,42 +34,14 @@ using namespace modelgate;
 using namespace modelgate::admission;
 using Clock = std::chrono::steady_clock;
 
-void die(const std::string& what) {
-  std::fprintf(stderr, "writer_bench: %s\n", what.c_str());
-  std::exit(1);
-}
+void die(const std::string& what) { bench::die("writer_bench", what); }
+using bench::seconds_since;
+using bench::write;
 
-void write(const fs::path& p, const std::string& s) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << s;
-}
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-struct Bench {
-  fs::path work;
+struct Bench : bench::Scratch {
   std::shared_ptr<const policy::TrustedPolicySet> set;
-  std::optional<crypto::PrivateKey> key;
 
-  Bench() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/writer_bench.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      die("cannot make a directory");
-    }
-    work = tmpl;
-    const std::string k = (work / "k.key").string();
-    const std::string p = (work / "k.pub").string();
-    if (std::system(("openssl ecparam -name prime256v1 -genkey -noout -out " + k + " && openssl ec -in " + k +
-                     " -pubout -out " + p + " 2>/dev/null")
-                        .c_str()) != 0) {
-      die("openssl could not make a key");
-    }
-    auto loaded = crypto::load_private_key_file(k, std::nullopt);
-    if (!loaded.ok()) {
-      die("cannot load the key");
-    }
-    key = loaded.value();
+  Bench() : Scratch("writer_bench") {
     write(work / "policy.yaml", "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata: {name: p}\nspec:\n"
                                 "  match: {namespaces: [ns]}\n  sources: [{name: s, pvc: {claimName: models}, root: " +
                                     (work / "pvc").string() +
@@ -81,16 +54,6 @@ struct Bench {
       die("policy does not load");
     }
     set = t.trusted;
-  }
-  ~Bench() { fs::remove_all(work); }
-
-  void sign(const fs::path& dir) {
-    crypto::SignOptions o;
-    auto b = crypto::sign_model(dir, dir / "model.sig", crypto::KeySigner{*key}, o);
-    if (!b.ok()) {
-      die("sign: " + b.error().message);
-    }
-    write(dir / "model.sig", b->bundle_json);
   }
 
   ModelRefs refs(const std::string& sub) {

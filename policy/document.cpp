@@ -344,6 +344,15 @@ void PolicyParser::parse_spec(yaml::Map& spec, Policy& p) {
   }
   if (auto f = spec.required("match")) {
     parse_match(*f, p.match);
+    // Who controls the scope: namespaces are the cluster admins'; a pod's labels are its author's,
+    // who can drop one to step outside an enforce policy (issue #12, door 4).
+    if (p.mode.value == Mode::kEnforce && !p.match.labels.empty()) {
+      r_.diags().warning(p.match.labels.front().key.position,
+                         "spec.match.labels: an enforce policy scoped by pod labels does not bind a pod author, who "
+                         "sets the labels and can leave one out to be admitted unverified",
+                         "scope enforcement by namespace (match.namespaces); use labels only to narrow warn or "
+                         "audit policies, or to pick a stricter enforce policy beside one that matches every pod");
+    }
   }
   if (auto f = spec.required("sources")) {
     if (auto items = r_.list(*f, limits::kMaxPolicyListItems)) {

@@ -160,6 +160,15 @@ LintReport lint_policies(std::span<const std::filesystem::path> paths, const Lin
   report.policies = policies.size();
   for (const Policy& p : policies) {
     check_claim_identity(p, report.diagnostics);
+    if (p.other_volumes.defaulted) {
+      std::string kinds;
+      for (std::string_view k : kDefaultNotModelVolumeKinds) {
+        kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+      }
+      report.notes.push_back("policy " + quote(p.name.value) + " (" + p.name.position.file +
+                             "): a matched pod's volumes that no source claims are denied unless of a kind in "
+                             "spec.otherVolumes.allow, by default: " + kinds);
+    }
   }
   if (options.check_files) {
     FileChecker check(report);
@@ -187,6 +196,14 @@ std::string format_lint_diagnostics(const LintReport& report) {
   return out;
 }
 
+std::string format_lint_notes(const LintReport& report) {
+  std::string out;
+  for (const std::string& n : report.notes) {
+    out += "note: " + n + "\n";
+  }
+  return out;
+}
+
 std::string format_lint_summary(const LintReport& report) {
   return plural(report.policies, "policy", "policies") + " in " + plural(report.files.size(), "file", "files") + ": " +
          plural(report.errors(), "error", "errors") + ", " + plural(report.warnings(), "warning", "warnings") + "\n";
@@ -203,6 +220,7 @@ std::string format_lint_json(const LintReport& report) {
   j["policies"] = report.policies;
   j["errors"] = report.errors();
   j["warnings"] = report.warnings();
+  j["notes"] = report.notes;
   j["diagnostics"] = nlohmann::json::array();
   for (const Diagnostic& d : report.diagnostics) {
     nlohmann::json e;

@@ -31,6 +31,9 @@ struct LintReport {
   std::vector<std::filesystem::path> files;  // policy files read
   std::vector<std::filesystem::path> catalogs;  // catalogs parsed (check_files only)
   std::size_t policies = 0;                  // policies in files without errors
+  // notes: what each policy does that its file does not spell out (today: the default
+  // otherVolumes list), one line each, "policy \"p\" (file): ...". Not diagnostics: not counted.
+  std::vector<std::string> notes;
 
   std::size_t errors() const { return count_severity(diagnostics, Severity::kError); }
   std::size_t warnings() const { return count_severity(diagnostics, Severity::kWarning); }
@@ -45,10 +48,12 @@ LintReport lint_policies(std::span<const std::filesystem::path> paths, const Lin
 
 // format_lint_diagnostics: one compiler-style line per diagnostic, each ending in '\n'.
 std::string format_lint_diagnostics(const LintReport& report);
+// format_lint_notes: "note: " + each note + '\n'.
+std::string format_lint_notes(const LintReport& report);
 // format_lint_summary: "4 policies in 3 files: 0 errors, 1 warning\n".
 std::string format_lint_summary(const LintReport& report);
 // format_lint_json: the versioned JSON report (schema "modelgate.dev/policy-lint/v1"): ok,
-// files, policies, errors, warnings, diagnostics[{file, line, column, severity, code, message,
+// files, policies, errors, warnings, notes[string], diagnostics[{file, line, column, severity, code, message,
 // hint}]. Invalid UTF-8 in paths is replaced, never thrown on.
 std::string format_lint_json(const LintReport& report);
 

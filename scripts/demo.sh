@@ -4,8 +4,10 @@
 # extra file, a wrong key) and shows that each is refused with a reason that names the file. Then
 # (scripts/demo_webhook.sh) it publishes four models with provenance and approvals, starts
 # `modelgate serve` on localhost with self-signed TLS and a demo policy, and sends it
-# AdmissionReviews for an approved, a tampered, an unsigned and an unreviewed model, printing each
-# answer as kubectl shows it. Everything is local and offline; the work directory is removed.
+# AdmissionReviews for an approved, a tampered, an unsigned and an unreviewed model, then one
+# side door of each kind a pod author tries (a respelled path, a parent mount, an unclaimed volume,
+# an overlay, a missing label, break-glass by the wrong user), printing each answer as kubectl
+# shows it. Everything is local and offline; the work directory is removed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 "$ROOT/scripts/setup.sh"
@@ -79,4 +81,4 @@ fi
 
 "$ROOT/scripts/demo_webhook.sh" "$MG" "$WORK"
 
-step "done: signed and approved models run; tampered, unsigned and unreviewed ones are refused at kubectl apply"
+step "done: signed and approved models run; tampered, unsigned and unreviewed ones, and every side door, are refused at kubectl apply"

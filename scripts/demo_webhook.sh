@@ -54,6 +54,7 @@ printf 'X' | dd of="$PVC/llama-tampered/model-00001-of-00001.safetensors" bs=1 s
   echo "  match: {namespaces: [\"^ml-serving\$\"]}"
   echo "  sources:"
   echo "  - {name: shared-models, pvc: {claimName: \"^models\$\", volumeName: \"^models-ro-pv\$\"}, root: $PVC}"
+  echo "  - {name: node-cache, hostPath: {pathPrefix: /var/lib/model-cache}, root: $PVC}"
   echo "  trust:"
   echo "    signers:"
   echo "    - {name: publisher, publicKey: $WORK/keys/publisher.pub}"
@@ -64,10 +65,16 @@ printf 'X' | dd of="$PVC/llama-tampered/model-00001-of-00001.safetensors" bs=1 s
   echo "    signature: {signers: [publisher]}"
   echo "    provenance: {signers: [trainer], builders: [\"^https://ml-builder\\\\.acme\\\\.internal/trainer@v2\$\"]}"
   echo "    reviews: {minApprovals: 2, from: [ml-leads]}"
+  echo "  breakGlass: {allowed: true, allowedGroups: [ml-oncall], maxDuration: 24h}"
 } >"$WORK/policies/production.yaml"
 step "the policy (modelgate policy lint)"
 sed 's/^/  /' "$WORK/policies/production.yaml"
 "$MG" policy lint "$WORK/policies"
+step "the same policy scoped by a pod label instead: lint warns (the pod's author sets labels)"
+mkdir -p "$WORK/label-scoped"
+sed 's/  match: {namespaces: \[\(.*\)\]}/  match: {namespaces: [\1], labels: {app: llm}}/' "$WORK/policies/production.yaml" \
+  >"$WORK/label-scoped/production.yaml"
+"$MG" policy lint "$WORK/label-scoped" 2>&1 | sed "s|$WORK/||" | cut -c1-160
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" \
   -out "$WORK/tls.crt" -subj /CN=localhost -days 1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
@@ -80,6 +87,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
   echo "evidence: {stores: [$STORE]}"
   echo "deadline: 8s"
   echo "clusterState: {files: [$WORK/cluster-state.yaml]}  # frozen: claim models -> models-ro-pv"
+  # The demo's models were written seconds ago: with the default settle interval (60 s) nothing
+  # this young is cached, so the repeated request below would hash again (1 s is the least allowed).
+  echo "cache: {settleInterval: 1s}"
 } >"$WORK/config.yaml"
 
 step "modelgate serve --config config.yaml (TLS on 127.0.0.1, a free port)"
@@ -91,8 +101,9 @@ trap stop_serve EXIT
 URL="https://127.0.0.1:$PORT"
 echo "listening on $URL; /readyz says: $(curl -sS --cacert "$WORK/tls.crt" "$URL/readyz")"
 
-# admit NAME MODEL EXPECT: what `kubectl run NAME` (a Pod mounting subPath MODEL of PVC "models")
-# would get back. EXPECT is true (admitted) or false (refused).
+# admit NAME MODEL EXPECT [JQ]: what `kubectl run NAME` (a Pod mounting subPath MODEL of PVC "models")
+# would get back. EXPECT is true (admitted) or false (refused); JQ changes the request first (a
+# door an attacker tries: another volume, a mount, an annotation, another user).
 admit() {
   local uid
   uid="$(cat /proc/sys/kernel/random/uuid)"
@@ -107,7 +118,7 @@ admit() {
         spec: {volumes: [{name: "weights", persistentVolumeClaim: {claimName: "models", readOnly: true}}],
           containers: [{name: "server", image: "registry.example.com/vllm:0.6", args: ["--model", "/models/llama"],
             volumeMounts: [{name: "weights", readOnly: true, mountPath: "/models/llama", subPath: $model}]}]}},
-      oldObject: null, dryRun: false}}' >"$WORK/review.json"
+      oldObject: null, dryRun: false}}' | jq "${4:-.}" >"$WORK/review.json"
   step "kubectl apply: pod $1 mounting models/$2"
   curl -sS --cacert "$WORK/tls.crt" -H 'Content-Type: application/json' --data-binary @"$WORK/review.json" \
     "$URL/validate" >"$WORK/response.json"
@@ -117,6 +128,7 @@ admit() {
   fi
   local allowed
   allowed="$(jq -r .response.allowed "$WORK/response.json")"
+  jq -r '.response.warnings[]? | "Warning: " + .' "$WORK/response.json"
   if [ "$allowed" = "true" ]; then
     echo "pod/$1 created"
   else
@@ -135,6 +147,32 @@ admit llm-unsigned llama-unsigned false
 admit llm-unreviewed llama-unreviewed false
 step "the same approved pod again: answered from the verdict cache (see cache and duration_ms below)"
 admit llm-approved-again llama-approved true
+
+# Side doors a pod author tries (issue #12): one of each class, each refused.
+S='.request.object.spec'
+step "side door 1: the tampered model through the node cache, path respelled (/var/lib//model-cache/...)"
+admit door-respelled llama-approved false \
+  "$S.volumes += [{name: \"cache\", hostPath: {path: \"/var/lib//model-cache/./llama-tampered/\"}}] |
+   $S.containers[0].volumeMounts += [{name: \"cache\", mountPath: \"/models/cache\", readOnly: true}]"
+step "side door 1b: the whole node directory above the model store"
+admit door-parent llama-approved false \
+  "$S.volumes += [{name: \"host\", hostPath: {path: \"/var/lib\"}}] |
+   $S.containers[0].volumeMounts += [{name: \"host\", mountPath: \"/host\", readOnly: true}]"
+step "side door 2: a volume no source claims (an OCI image volume)"
+admit door-unclaimed llama-approved false \
+  "$S.volumes += [{name: \"oci\", image: {reference: \"registry.example.com/llama@sha256:$(printf '0%.0s' {1..64})\"}}] |
+   $S.containers[0].volumeMounts += [{name: \"oci\", mountPath: \"/models/oci\", readOnly: true}]"
+step "side door 3: an emptyDir file mounted over a verified shard"
+admit door-overlay llama-approved false \
+  "$S.volumes += [{name: \"swap\", emptyDir: {}}] |
+   $S.containers[0].volumeMounts += [{name: \"swap\", mountPath: \"/models/llama/model-00001-of-00001.safetensors\", subPath: \"x\"}]"
+step "side door 4: a pod without the app label is judged all the same (the policy is scoped by namespace)"
+admit door-unlabelled llama-tampered false "del(.request.object.metadata.labels)"
+step "side door 5: break-glass by a cluster admin who is not on call"
+GLASS='.request.object.metadata.annotations = {"modelgate.dev/break-glass": "INC-4711 rollback", "modelgate.dev/break-glass-expires": "'"$(date -u -d '+4 hours' +%Y-%m-%dT%H:%M:%SZ)"'"}'
+admit door-glass llama-tampered false "$GLASS"
+step "the same override by the on-call group: admitted, warned and audited"
+admit glass-oncall llama-tampered true "$GLASS | .request.userInfo = {username: \"oncall@acme.com\", groups: [\"ml-oncall\", \"system:authenticated\"]}"
 
 step "what the webhook logged for each decision (one JSON line per admission)"
 grep '"event":"admission_decision"' "$WORK/serve.log" | sed 's/^/  /'

@@ -45,7 +45,8 @@ int run_lint(const LintArgs& args) {
     // Diagnostics on stderr, the one-line result on stdout (STYLE.md §9).
     const std::string diags = policy::format_lint_diagnostics(report);
     std::fwrite(diags.data(), 1, diags.size(), stderr);
-    const std::string summary = policy::format_lint_summary(report);
+    // Notes (what a policy does by default) and the one-line result on stdout.
+    const std::string summary = policy::format_lint_notes(report) + policy::format_lint_summary(report);
     std::fwrite(summary.data(), 1, summary.size(), stdout);
   }
   std::fflush(stdout);

@@ -169,15 +169,18 @@ struct Stack {
     return j.ok() && j.value().contains("response") ? j.value()["response"] : Json();
   }
 
-  std::uint64_t hashed_bytes() {
+  // metric is the value of the unlabelled series `name` in /metrics.
+  double metric(const std::string& name) {
     auto c = client();
     auto res = c->Get("/metrics");
     REQUIRE(res);
-    const std::string key = "modelgate_hashed_bytes_total ";
-    auto at = res->body.find("\n" + key);
+    const std::string key = "\n" + name + " ";
+    auto at = res->body.find(key);
     REQUIRE(at != std::string::npos);
-    return static_cast<std::uint64_t>(std::stod(res->body.substr(at + 1 + key.size())));
+    return std::stod(res->body.substr(at + key.size()));
   }
+
+  std::uint64_t hashed_bytes() { return static_cast<std::uint64_t>(metric("modelgate_hashed_bytes_total")); }
 };
 
 }  // namespace modelgate::testing::integration

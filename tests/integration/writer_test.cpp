@@ -17,8 +17,8 @@
 #include "base/log.h"
 #include "crypto/json.h"
 #include "policy/evidence_fixtures.h"
-#include "cluster_fixture.h"
 #include "test_support.h"
+#include "webhook_stack.h"
 
 namespace {
 
@@ -28,6 +28,7 @@ using namespace modelgate::admission;
 using namespace modelgate::testing;
 using namespace modelgate::testing::evidence;
 using namespace std::chrono_literals;
+namespace integration = modelgate::testing::integration;
 using crypto::Json;
 
 const char* kPolicy = R"(apiVersion: modelgate.dev/v1alpha1
@@ -56,77 +57,15 @@ Json pod(const std::string& sub_path) {
   return req;
 }
 
-// Stack is the webhook behind the real server (TLS on 127.0.0.1:0); "m" is a signed model.
-struct Stack {
-  TempDir tmp;
-  KeyPair team = make_key(tmp / "keys", "team");
-  fs::path pvc = tmp / "pvc";
-  ServerConfig config;
-  std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();
-  log::Logger logger{stderr, log::Level::kError};
-  std::unique_ptr<Webhook> webhook;
-  std::unique_ptr<Server> server;
-
-  Stack() {
+// Stack is the webhook behind the real server (integration::Stack, with this file's policy);
+// "m" is a signed model. Unlike the other integration tests, the cache settings are the defaults
+// (settle interval included) unless a test states what its attack needs.
+struct Stack : integration::Stack {
+  Stack() : integration::Stack(kPolicy) {
     write_model(pvc / "m", 1);
     sign(pvc / "m", team);
-    write_file(tmp / "policies" / "serving.yaml", replace_all(kPolicy, "@ROOT@", pvc.string()));
-    fs::copy(tmp / "keys", tmp / "policies" / "keys", fs::copy_options::recursive);
-    REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                 (tmp / "tls.key").string(), "-out", (tmp / "tls.crt").string(), "-subj", "/CN=localhost", "-days", "2",
-                 "-addext", "subjectAltName=IP:127.0.0.1"})
-                .exit_code == 0);
-    config.address = "127.0.0.1";
-    config.port = 0;
-    config.tls_cert_file = tmp / "tls.crt";
-    config.tls_key_file = tmp / "tls.key";
-    config.policies = {tmp / "policies"};
-    // The captured claims and volumes, moved to the pod's namespace: "models" is bound to
-    // "models-ro-pv" (cluster_fixture.h).
-    config.cluster_state_files = std::vector<fs::path>{write_cluster_state(tmp.path(), "ml-serving")};
-    config.log_level = log::Level::kError;
-    config.worker_threads = 4;
-    // Each test states the cache settings its attack needs.
+    config.settle_interval = ServerConfig{}.settle_interval;
     config.revalidate_window = 0ms;
-  }
-
-  void start() {
-    auto w = Webhook::create(config, metrics);
-    INFO((w.ok() ? "" : w.error().message));
-    REQUIRE(w.ok());
-    webhook = std::move(w).value();
-    Webhook* wh = webhook.get();
-    ServerHandlers h{[wh](std::string_view body) { return wh->validate(body); }, [wh] { return wh->readiness(); }};
-    auto s = Server::start(config, std::move(h), metrics, logger);
-    INFO((s.ok() ? "" : s.error().message));
-    REQUIRE(s.ok());
-    server = std::move(s).value();
-  }
-
-  Json review(const Json& review) {
-    httplib::SSLClient c("127.0.0.1", server->port());
-    c.set_ca_cert_path((tmp / "tls.crt").string().c_str());
-    c.enable_server_certificate_verification(true);
-    c.set_read_timeout(30, 0);
-    auto res = c.Post("/validate", review.dump(), "application/json");
-    REQUIRE(res);
-    INFO(res->body);
-    REQUIRE(res->status == 200);
-    auto j = crypto::parse_json(res->body, {8u << 20, 64});
-    REQUIRE(j.ok());
-    return j.value()["response"];
-  }
-
-  double metric(const std::string& name) {
-    httplib::SSLClient c("127.0.0.1", server->port());
-    c.set_ca_cert_path((tmp / "tls.crt").string().c_str());
-    c.enable_server_certificate_verification(true);
-    auto res = c.Get("/metrics");
-    REQUIRE(res);
-    const std::string key = "\n" + name + " ";
-    auto at = res->body.find(key);
-    REQUIRE(at != std::string::npos);
-    return std::stod(res->body.substr(at + key.size()));
   }
 };
 
