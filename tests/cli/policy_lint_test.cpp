@@ -56,7 +56,7 @@ spec:
   match:
     namespaces: [prod]
     labels: {app.kubernetes.io/component: inference}
-  sources: [{name: s, pvc: {claimName: models}, root: /m}]
+  sources: [{name: s, pvc: {claimName: models, volumeName: models-ro-pv}, root: /m}]
   otherVolumes: {allow: [configMap]}
   trust: {signers: [{name: k, publicKey: k.pub}]}
   require: {signature: {signers: [k]}}
