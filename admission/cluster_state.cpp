@@ -31,7 +31,7 @@ std::optional<ClusterProblem> check_claim_binding(const ClusterState* state, con
                               " is bound to: no cluster state; pass --cluster-state FILE (kubectl get pvc,pv,ns -A -o yaml)"};
   }
   if (!state->synced()) {
-    return ClusterProblem{"cluster.not_synced", "cannot check which volume " + what + " is bound to: " + state->remedy()};
+    return ClusterProblem{state->unsynced_reason(), "cannot check which volume " + what + " is bound to: " + state->remedy()};
   }
   const auto pvc = state->claim(ns, claim_name);
   if (!pvc) {
@@ -75,7 +75,7 @@ Result<std::map<std::string, std::string>> namespace_labels(const ClusterState* 
                                       " for namespaceSelector: no cluster state; pass --cluster-state FILE "
                                       "(kubectl get pvc,pv,ns -A -o yaml)"};
   } else if (!state->synced()) {
-    p = {"cluster.not_synced", "cannot read the labels of namespace " + quote(ns) + ": " + state->remedy()};
+    p = {state->unsynced_reason(), "cannot read the labels of namespace " + quote(ns) + ": " + state->remedy()};
   } else if (auto n = state->find_namespace(ns)) {
     return n->labels;
   } else {
@@ -207,7 +207,7 @@ Result<void> add_object(StaticClusterState& st, const crypto::Json& obj, const s
     typed.erase("kind");
     MG_ASSIGN_OR_RETURN_CTX(kube::NamespaceInfo n, kube::NamespaceInfo::from_json(typed), where);
     st.namespaces.insert_or_assign(n.key(), n);
-  } else if (k.size() > 4 && k.compare(k.size() - 4, 4, "List") == 0) {
+  } else if (k.size() >= 4 && k.compare(k.size() - 4, 4, "List") == 0) {  // "List" (kubectl) or "<Kind>List" (the API)
     const crypto::Json* items = crypto::find_field(obj, "items");
     if (items != nullptr && items->is_array()) {
       std::size_t i = 0;

@@ -33,6 +33,9 @@ class ClusterState {
   virtual std::optional<kube::NamespaceInfo> find_namespace(const std::string& name) const = 0;
   // remedy says what to do when this state cannot answer (not synced / not given).
   virtual std::string remedy() const = 0;
+  // unsynced_reason is the reason token while !synced(): "cluster.not_synced" (live, still
+  // reading) or "cluster.state_missing" (the webhook was configured without cluster state).
+  virtual std::string unsynced_reason() const { return "cluster.not_synced"; }
   // status is one line for /readyz: "cluster: synced (pvc 3, pv 3, namespaces 7)" or what is missing.
   virtual std::string status() const = 0;
 };
@@ -84,6 +87,23 @@ class LiveClusterState final : public ClusterState {
   kube::Informer<kube::PvcInfo> pvcs_;
   kube::Informer<kube::PvInfo> pvs_;
   kube::Informer<kube::NamespaceInfo> namespaces_;
+};
+
+// DisabledClusterState stands for "the webhook was configured without clusterState": never
+// synced, so every claim and namespaceSelector check denies with `remedy`.
+class DisabledClusterState final : public ClusterState {
+ public:
+  explicit DisabledClusterState(std::string remedy) : remedy_(std::move(remedy)) {}
+  bool synced() const override { return false; }
+  std::optional<kube::PvcInfo> claim(const std::string&, const std::string&) const override { return std::nullopt; }
+  std::optional<kube::PvInfo> volume(const std::string&) const override { return std::nullopt; }
+  std::optional<kube::NamespaceInfo> find_namespace(const std::string&) const override { return std::nullopt; }
+  std::string remedy() const override { return remedy_; }
+  std::string unsynced_reason() const override { return "cluster.state_missing"; }
+  std::string status() const override { return "cluster: disabled"; }
+
+ private:
+  std::string remedy_;
 };
 
 // StaticClusterState is a frozen snapshot (CLI). Always "synced".

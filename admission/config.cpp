@@ -117,7 +117,7 @@ class ConfigParser {
     }
     yaml::Map top(r_, root,
                   {"apiVersion", "kind", "listen", "tls", "policies", "evidence", "cache", "deadline", "hashing",
-                   "prewarm", "reload", "server", "log"},
+                   "prewarm", "reload", "server", "log", "clusterState"},
                   {{"port", "port belongs under listen: {port: 8443}"},
                    {"address", "address belongs under listen: {address: 0.0.0.0}"},
                    {"metricsPort", "metricsPort belongs under listen"},
@@ -191,6 +191,36 @@ class ConfigParser {
       }
       seconds_field(m, "interval", {milliseconds(1000), milliseconds(7 * 24 * 3600 * 1000LL), true},
                     c.prewarm_interval);
+    }
+    if (auto f = top.get("clusterState")) {
+      yaml::Map m(r_, *f, {"enabled", "kubeconfig", "context", "watchTimeout", "files"});
+      if (auto e = m.get("enabled")) {
+        if (auto v = r_.boolean(*e)) {
+          c.cluster_state.enabled = v->value;
+        }
+      }
+      if (auto k = m.get("kubeconfig")) {
+        if (auto v = path(*k)) {
+          c.cluster_state.kubeconfig = std::move(*v);
+        }
+      }
+      if (auto k = m.get("context")) {
+        if (auto v = r_.string(*k)) {
+          c.cluster_state.context = v->value;
+        }
+      }
+      seconds_field(m, "watchTimeout", {milliseconds(10'000), milliseconds(3600 * 1000), true},
+                    c.cluster_state.watch_timeout);
+      if (auto fl = m.get("files")) {
+        std::vector<std::filesystem::path> files;
+        path_list(*fl, files);
+        if (c.cluster_state.enabled) {
+          r_.error(*fl, "files and enabled: true exclude each other",
+                   "files freeze the cluster state (demos, tests, air-gapped review); enabled watches the API");
+        } else {
+          c.cluster_state_files = std::move(files);
+        }
+      }
     }
     if (auto f = top.get("reload")) {
       yaml::Map m(r_, *f, {"interval"});

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,6 +73,24 @@ struct ServerConfig {
   std::size_t worker_threads = 16;
   std::chrono::seconds drain_timeout{20};     // graceful shutdown on SIGTERM
   log::Level log_level = log::Level::kInfo;
+  // clusterState: read PersistentVolumeClaims, PersistentVolumes and Namespaces from the API
+  // (get/list/watch only) to prove which volume a claim is bound to and to evaluate
+  // namespaceSelector. Off: pods that mount a pvc source, and policies with a namespaceSelector,
+  // are denied with a message saying to turn it on.
+  struct ClusterStateConfig {
+    bool enabled = false;
+    // kubeconfig: empty = in-cluster (service account token, KUBERNETES_SERVICE_HOST); otherwise
+    // a kubeconfig file (its current context, or `context`).
+    std::filesystem::path kubeconfig;
+    std::string context;
+    // watchTimeout: the shortest timeoutSeconds a watch asks for (each draws from [t, 2t)).
+    std::chrono::seconds watch_timeout{300};
+  } cluster_state;
+  // cluster_state_files: `clusterState.files` (with enabled false), or what `review` and `policy
+  // test` set (possibly empty) from --cluster-state: judge with a frozen cluster state (kubectl
+  // get pvc,pv,ns -A -o yaml), never the live API. Set = frozen. For demos, tests and offline
+  // review; a frozen state never learns of a claim recreated on another volume.
+  std::optional<std::vector<std::filesystem::path>> cluster_state_files;
   // root_overrides: not read from YAML; `modelgate review --root FROM=TO` sets it to read a
   // source's storage from a local directory.
   std::vector<std::pair<std::string, std::filesystem::path>> root_overrides;

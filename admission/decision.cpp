@@ -61,8 +61,9 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
   }
 
   for (const RefProblem& p : problems) {
-    findings.push_back(Finding{p.policy, "volume " + quote(p.volume), p.volume,
-                               {policy::RuleResult{"mount", policy::RuleStatus::kFail, p.reason, p.message}}});
+    findings.push_back(Finding{p.policy, p.volume.empty() ? std::string("the pod") : "volume " + quote(p.volume), p.volume,
+                               {policy::RuleResult{p.rule.empty() ? std::string("mount") : p.rule,
+                                                   policy::RuleStatus::kFail, p.reason, p.message}}});
   }
   for (const ModelVerdict& mv : verdicts) {
     const ModelRef& ref = *mv.ref;

@@ -42,7 +42,8 @@ std::string volumes_line(const PodTemplate& pod) {
 
 // why_not_matched says which part of `p.match` the pod misses.
 std::string why_not_matched(const policy::Policy& p, const std::string& ns, const PodTemplate& pod) {
-  const bool ns_ok = std::any_of(p.match.namespaces.begin(), p.match.namespaces.end(),
+  const bool ns_ok = p.match.namespaces.empty() ||
+                     std::any_of(p.match.namespaces.begin(), p.match.namespaces.end(),
                                  [&](const policy::Pattern& pat) { return pat.matches(ns); });
   if (!ns_ok) {
     std::string pats;
@@ -68,6 +69,10 @@ std::string why_not_matched(const policy::Policy& p, const std::string& ns, cons
     if (!ok) {
       return "label " + quote(m.key.value) + " is " + quote(it->second) + " (needs " + want + ")";
     }
+  }
+  if (p.match.namespace_selector) {
+    return "the labels of namespace " + quote(ns) + " do not match namespaceSelector " +
+           quote(p.match.namespace_selector->describe());
   }
   return "it does not match";
 }

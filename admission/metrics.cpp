@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
 
 #include "crypto/sha256.h"
 
@@ -130,6 +132,30 @@ class MetricsImpl {
         break_glass_(prometheus::BuildCounter()
                          .Name("modelgate_break_glass_total")
                          .Help("Admissions allowed by a break-glass override, by policy")
+                         .Register(*registry_)),
+        kube_objects_(prometheus::BuildGauge()
+                          .Name("modelgate_kube_cache_objects")
+                          .Help("Objects in the cluster-state cache, by resource")
+                          .Register(*registry_)),
+        kube_synced_(prometheus::BuildGauge()
+                         .Name("modelgate_kube_cache_synced")
+                         .Help("1 once the cluster-state cache of the resource has listed it completely")
+                         .Register(*registry_)),
+        kube_age_(prometheus::BuildGauge()
+                      .Name("modelgate_kube_cache_last_sync_age_seconds")
+                      .Help("Seconds since the cache was last known to match the API server (-1: never)")
+                      .Register(*registry_)),
+        kube_relists_(prometheus::BuildCounter()
+                          .Name("modelgate_kube_relists_total")
+                          .Help("Lists after the first (410 Expired, recovery), by resource")
+                          .Register(*registry_)),
+        kube_watch_restarts_(prometheus::BuildCounter()
+                                 .Name("modelgate_kube_watch_restarts_total")
+                                 .Help("Watches begun after the first, by resource")
+                                 .Register(*registry_)),
+        kube_errors_(prometheus::BuildCounter()
+                         .Name("modelgate_kube_errors_total")
+                         .Help("Failed lists and watches and undecodable objects, by resource")
                          .Register(*registry_)) {
     // Series that exist from the start, so dashboards and alerts see 0 rather than nothing.
     for (const char* result : {"success", "failure"}) {
@@ -177,6 +203,39 @@ class MetricsImpl {
   prometheus::Family<prometheus::Counter>& tls_reloads_;
   prometheus::Family<prometheus::Counter>& connections_closed_;
   prometheus::Family<prometheus::Counter>& break_glass_;
+  prometheus::Family<prometheus::Gauge>& kube_objects_;
+  prometheus::Family<prometheus::Gauge>& kube_synced_;
+  prometheus::Family<prometheus::Gauge>& kube_age_;
+  prometheus::Family<prometheus::Counter>& kube_relists_;
+  prometheus::Family<prometheus::Counter>& kube_watch_restarts_;
+  prometheus::Family<prometheus::Counter>& kube_errors_;
+  std::mutex kube_mu_;
+  std::function<std::vector<KubeCacheSample>()> kube_collector_;
+  // The informers' counters as last exported, so the Prometheus counters advance by the difference.
+  std::map<std::string, std::array<std::uint64_t, 3>> kube_seen_;
+
+  void collect_kube() {
+    std::lock_guard<std::mutex> lock(kube_mu_);
+    if (!kube_collector_) {
+      return;
+    }
+    for (const KubeCacheSample& k : kube_collector_()) {
+      const std::map<std::string, std::string> labels{{"resource", k.resource}};
+      kube_objects_.Add(labels).Set(static_cast<double>(k.objects));
+      kube_synced_.Add(labels).Set(k.synced ? 1 : 0);
+      kube_age_.Add(labels).Set(k.last_sync_age_seconds ? *k.last_sync_age_seconds : -1);
+      auto& seen = kube_seen_[k.resource];
+      const std::array<std::uint64_t, 3> now{k.relists, k.watch_restarts, k.errors};
+      prometheus::Family<prometheus::Counter>* fams[3] = {&kube_relists_, &kube_watch_restarts_, &kube_errors_};
+      for (std::size_t i = 0; i < 3; ++i) {
+        auto& c = fams[i]->Add(labels);
+        if (now[i] > seen[i]) {
+          c.Increment(static_cast<double>(now[i] - seen[i]));
+        }
+      }
+      seen = now;
+    }
+  }
 };
 
 Metrics::Metrics() : impl_(std::make_unique<MetricsImpl>()) {}
@@ -246,7 +305,13 @@ void Metrics::add_break_glass(std::string_view policy) {
   impl_->break_glass_.Add({{"policy", token(policy)}}).Increment();
 }
 
+void Metrics::set_kube_collector(std::function<std::vector<KubeCacheSample>()> collector) {
+  std::lock_guard<std::mutex> lock(impl_->kube_mu_);
+  impl_->kube_collector_ = std::move(collector);
+}
+
 std::string Metrics::serialize() const {
+  impl_->collect_kube();
   const prometheus::TextSerializer serializer;
   return serializer.Serialize(impl_->registry_->Collect());
 }

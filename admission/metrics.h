@@ -4,13 +4,27 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace modelgate::admission {
 
 class MetricsImpl;
+
+// KubeCacheSample is one informer's counters (kube/informer.h) at scrape time.
+struct KubeCacheSample {
+  std::string resource;  // "persistentvolumeclaims", "persistentvolumes", "namespaces"
+  bool synced = false;
+  std::uint64_t objects = 0;
+  std::uint64_t relists = 0;
+  std::uint64_t watch_restarts = 0;
+  std::uint64_t errors = 0;
+  std::optional<double> last_sync_age_seconds;  // nullopt before the first sync
+};
 
 // Metrics is thread-safe; one instance per process, shared by the server and the orchestrator.
 // Label values are bounded by the callers (kinds, operations, decisions and reason tokens are
@@ -61,6 +75,13 @@ class Metrics {
 
   // modelgate_sha256_kernel_info{kernel,lanes,selected_by} = 1: the SHA-256 kernel chosen at
   // first use (set by the constructor, which runs the self-benchmark if nothing has yet).
+
+  // set_kube_collector installs the function read at every scrape for the cluster-state caches
+  // (nullptr removes it; the webhook removes it before it goes): modelgate_kube_cache_objects
+  // {resource}, modelgate_kube_cache_synced{resource} (0/1), modelgate_kube_cache_last_sync_age_seconds
+  // {resource} (-1 before the first sync), modelgate_kube_relists_total{resource},
+  // modelgate_kube_watch_restarts_total{resource}, modelgate_kube_errors_total{resource}.
+  void set_kube_collector(std::function<std::vector<KubeCacheSample>()> collector);
 
   // serialize returns the Prometheus text exposition (format 0.0.4) of every metric.
   std::string serialize() const;

@@ -136,8 +136,9 @@ struct SeenMount {
 // PolicyScan resolves one pod against one matched policy.
 class PolicyScan {
  public:
-  PolicyScan(const policy::CompiledPolicy& cp, const PodTemplate& pod, ModelRefs& out)
-      : cp_(cp), p_(*cp.policy), pod_(pod), out_(out) {}
+  PolicyScan(const policy::CompiledPolicy& cp, const PodTemplate& pod, const std::string& ns,
+             const ClusterState* cluster, ModelRefs& out)
+      : cp_(cp), p_(*cp.policy), pod_(pod), ns_(ns), cluster_(cluster), out_(out) {}
 
   void run() {
     std::map<std::string_view, std::size_t> volumes;
@@ -183,13 +184,44 @@ class PolicyScan {
   }
 
  private:
-  void problem(const std::string& volume, const std::string& container, std::string reason, std::string message) {
+  void problem(const std::string& volume, const std::string& container, std::string reason, std::string message,
+               std::string rule = "mount") {
     if (reported_ == limits::kMaxReportedMountProblems) {
       ++hidden_;
       return;
     }
     ++reported_;
-    out_.problems.push_back(RefProblem{&cp_, volume, container, std::move(reason), std::move(message)});
+    out_.problems.push_back(
+        RefProblem{&cp_, volume, container, std::move(reason), std::move(message), std::move(rule)});
+  }
+
+  // check_binding proves, once per volume, that the claim a pvc source claims is bound to a volume
+  // the source names (the claim name alone is the pod author's to choose).
+  void check_binding(const Volume& v, const std::string& container, const policy::Source& source) {
+    const auto* pvc = std::get_if<policy::PvcSource>(&source.volume);
+    if (pvc == nullptr || !checked_claims_.insert(v.name).second) {
+      return;
+    }
+    const std::string subject = "model volume " + quote(v.name) + " (pvc " + quote(sanitize_for_user(v.claim_name)) +
+                                ", source " + quote(source.name.value) + ")";
+    if (!pvc->volume_name) {
+      problem(v.name, container, "pvc.volume_name_missing",
+              subject + ": the source has no pvc.volumeName, so which volume the claim is bound to cannot be "
+                        "proven; add volumeName to the policy (modelgate policy lint explains)",
+              "claim-binding");
+      return;
+    }
+    // Names longer than the API allows are never in the cache: do not echo them whole.
+    const std::string claim = sanitize_for_user(v.claim_name);
+    const std::string ns = sanitize_for_user(ns_);
+    if (claim != v.claim_name || ns != ns_) {
+      problem(v.name, container, "pvc.unknown", subject + ": no such claim (the name is longer than the API allows)",
+              "claim-binding");
+      return;
+    }
+    if (auto p = check_claim_binding(cluster_, ns_, v.claim_name, *pvc->volume_name)) {
+      problem(v.name, container, p->reason, subject + ": " + p->message, "claim-binding");
+    }
   }
 
   // unclaimed reports a volume no source claims and whose kind is not admitted, once per volume.
@@ -335,6 +367,7 @@ class PolicyScan {
               "container " + quote(c.name) + " mounts model volume " + quote(v.name) +
                   " with mountPropagation Bidirectional, which lets it change what other pods see; remove it");
     }
+    check_binding(v, c.name, *source);
     sm.is_model = true;
     sm.ref_index = add_ref(c, *source, v, cl, ro);
     seen.push_back(std::move(sm));
@@ -415,7 +448,10 @@ class PolicyScan {
   const policy::CompiledPolicy& cp_;
   const policy::Policy& p_;
   const PodTemplate& pod_;
+  const std::string& ns_;
+  const ClusterState* cluster_;
   ModelRefs& out_;
+  std::set<std::string> checked_claims_;
   std::map<std::string, std::size_t> refs_;  // model dir → index in out_.refs (this policy's)
   std::set<std::string> reported_unclaimed_;
   std::size_t reported_ = 0;
@@ -442,7 +478,8 @@ std::optional<std::string> effective_path(std::string_view volume_path, std::str
 }
 
 bool policy_matches(const policy::Policy& p, const std::string& ns, const std::map<std::string, std::string>& labels) {
-  bool ns_ok = std::any_of(p.match.namespaces.begin(), p.match.namespaces.end(),
+  bool ns_ok = p.match.namespaces.empty() ||
+               std::any_of(p.match.namespaces.begin(), p.match.namespaces.end(),
                            [&](const policy::Pattern& pat) { return pat.matches(ns); });
   if (!ns_ok) {
     return false;
@@ -463,14 +500,44 @@ bool policy_matches(const policy::Policy& p, const std::string& ns, const std::m
   return true;
 }
 
-ModelRefs find_model_refs(const PodTemplate& pod, const std::string& ns, const policy::TrustedPolicySet& policies) {
+ModelRefs find_model_refs(const PodTemplate& pod, const std::string& ns, const policy::TrustedPolicySet& policies,
+                          const ClusterState* cluster) {
   ModelRefs out;
+  std::optional<Result<std::map<std::string, std::string>>> ns_labels;  // read once, when a selector asks
+  ClusterProblem ns_problem;
   for (const policy::CompiledPolicy& cp : policies.policies()) {
     if (!policy_matches(*cp.policy, ns, pod.labels)) {
       continue;
     }
+    const auto& selector = cp.policy->match.namespace_selector;
+    bool unknown = false;
+    if (selector) {
+      if (!ns_labels) {
+        ns_labels = namespace_labels(cluster, sanitize_for_user(ns), &ns_problem);  // a real name is never cut
+      }
+      if (ns_labels->ok()) {
+        if (!selector->matches(ns_labels->value())) {
+          continue;
+        }
+      } else {
+        unknown = true;  // fail closed below, if the pod has anything this policy would judge
+      }
+    }
+    const std::size_t refs_before = out.refs.size();
+    const std::size_t problems_before = out.problems.size();
+    PolicyScan(cp, pod, ns, cluster, out).run();
+    if (unknown) {
+      if (out.refs.size() == refs_before && out.problems.size() == problems_before) {
+        continue;  // nothing to judge: whether the policy governs the namespace does not matter
+      }
+      out.problems.push_back(RefProblem{&cp, "", "", ns_problem.reason,
+                                        "cannot tell whether policy " + quote(cp.policy->name.value) +
+                                            " (namespaceSelector " + quote(selector->describe()) +
+                                            ") governs namespace " + quote(sanitize_for_user(ns)) + ": " +
+                                            ns_problem.message,
+                                        "namespace-selector"});
+    }
     out.matched.push_back(&cp);
-    PolicyScan(cp, pod, out).run();
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "admission/cluster_state.h"
 #include "admission/workload.h"
 #include "base/result.h"
 #include "policy/trust_material.h"
@@ -38,12 +39,18 @@ struct ModelRef {
 // "mount.propagation" (Bidirectional on a model mount), "volume.unclaimed" (no source claims it
 // and its kind is not in otherVolumes.allow), "volume.too_many_models" (limits::kMaxModelRefsPerObject),
 // "mount.more_problems" (the count past limits::kMaxReportedMountProblems).
+// Cluster facts add (rule "claim-binding"): the ClusterProblem reasons of check_claim_binding for
+// a claimed persistentVolumeClaim volume, "pvc.volume_name_missing" (the source has no volumeName),
+// and (rule "namespace-selector") the namespace_labels problems when a policy's namespaceSelector
+// cannot be evaluated. An ephemeral volume (its claim is created after admission, so its binding
+// cannot be proven) is "volume.unclaimed" unless otherVolumes.allow names "ephemeral".
 struct RefProblem {
   const policy::CompiledPolicy* policy = nullptr;
   std::string volume;
   std::string container;
   std::string reason;
   std::string message;
+  std::string rule = "mount";  // the rule named in the deny message
 };
 
 struct ModelRefs {
@@ -52,8 +59,9 @@ struct ModelRefs {
   std::vector<RefProblem> problems;
 };
 
-// policy_matches is true when the namespace matches one of match.namespaces and every label
-// matcher matches the pod's labels. Pure.
+// policy_matches is true when the namespace matches one of match.namespaces (or none are given)
+// and every label matcher matches the pod's labels. It does not evaluate match.namespaceSelector
+// (that needs the Namespace's labels: find_model_refs). Pure.
 bool policy_matches(const policy::Policy& policy, const std::string& namespace_name,
                     const std::map<std::string, std::string>& labels);
 
@@ -65,11 +73,15 @@ std::optional<std::string> effective_path(std::string_view volume_path, std::str
 
 // find_model_refs resolves `pod` (of a workload in `namespace_name`) against every policy of
 // `policies`: for each matching policy, each mount is claimed by the policy's first claiming
-// source, admitted as "not a model", or reported as a problem (see RefProblem). Cost is
-// O(m log m) in the number of mounts m (bounded by limits::kMaxPodVolumeMounts) per policy.
-// Pure (nothing is opened). Thread-safe.
+// source, admitted as "not a model", or reported as a problem (see RefProblem). `cluster` answers
+// namespaceSelector (the Namespace's labels) and proves every claimed persistentVolumeClaim's
+// binding (check_claim_binding); null means no cluster state at all, which denies both (CLI
+// without --cluster-state). A policy whose namespaceSelector cannot be evaluated counts as
+// matching, with a problem, when the pod has volumes it would judge. Cost is O(m log m) in the
+// number of mounts m (bounded by limits::kMaxPodVolumeMounts) per policy, plus cache lookups.
+// Nothing is opened or fetched. Thread-safe.
 ModelRefs find_model_refs(const PodTemplate& pod, const std::string& namespace_name,
-                          const policy::TrustedPolicySet& policies);
+                          const policy::TrustedPolicySet& policies, const ClusterState* cluster);
 
 // open_model_dir checks that `ref.dir` exists, is a directory (not a single file: the signature
 // file lives inside it), and that its real path lies inside

@@ -38,7 +38,9 @@ std::vector<std::string> strings(y::Reader& r, const y::Map& m, std::string_view
 std::optional<PolicyTestFile> parse_test_doc(y::Reader& r, const YAML::Node& doc, const fs::path& file) {
   const fs::path base = file.parent_path();
   y::Field root = r.root(doc);
-  y::Map top(r, root, {"apiVersion", "kind", "metadata", "policies", "evidence", "paths", "now", "namespace", "cases"});
+  y::Map top(r, root,
+             {"apiVersion", "kind", "metadata", "policies", "evidence", "clusterState", "paths", "now", "namespace",
+              "cases"});
   if (!top.ok()) {
     return std::nullopt;
   }
@@ -52,6 +54,9 @@ std::optional<PolicyTestFile> parse_test_doc(y::Reader& r, const YAML::Node& doc
   }
   for (const std::string& e : strings(r, top, "evidence")) {
     t.evidence.push_back(resolve(base, e));
+  }
+  for (const std::string& e : strings(r, top, "clusterState")) {
+    t.cluster_state.push_back(resolve(base, e));
   }
   if (auto f = top.get("now")) {
     if (auto s = r.string(*f)) {
@@ -254,7 +259,8 @@ std::size_t PolicyTestReport::failed() const {
   return static_cast<std::size_t>(std::count_if(results.begin(), results.end(), [](const CaseResult& r) { return !r.passed; }));
 }
 
-PolicyTestReport run_policy_tests(const std::vector<fs::path>& paths, bool explain) {
+PolicyTestReport run_policy_tests(const std::vector<fs::path>& paths, bool explain,
+                                  const std::vector<fs::path>& cluster_state) {
   PolicyTestReport report;
   for (const fs::path& file : find_test_files(paths, report.diagnostics)) {
     policy::Diagnostics diags;
@@ -285,6 +291,8 @@ PolicyTestReport run_policy_tests(const std::vector<fs::path>& paths, bool expla
       config.policies = t.policies;
       config.evidence_stores = t.evidence;
       config.root_overrides = t.roots;
+      config.cluster_state_files = t.cluster_state;
+      config.cluster_state_files->insert(config.cluster_state_files->end(), cluster_state.begin(), cluster_state.end());
       config.now = t.now;
       config.log_level = log::Level::kError;
       config.max_concurrent_jobs = 1;

@@ -37,6 +37,9 @@ struct PolicyTestFile {
   std::filesystem::path file;
   std::vector<std::filesystem::path> policies;
   std::vector<std::filesystem::path> evidence;
+  // cluster_state (`clusterState:`): files as `kubectl get pvc,pv,ns -A -o yaml` prints them, the
+  // claims, volumes and namespaces the cases are judged against (none: pvc sources deny).
+  std::vector<std::filesystem::path> cluster_state;
   // roots (`paths:`): absolute paths policies name (source roots, key/trust/catalog prefixes) →
   // local fixture directories.
   std::vector<std::pair<std::string, std::filesystem::path>> roots;
@@ -65,8 +68,10 @@ struct PolicyTestReport {
 // run_policy_tests finds PolicyTest files in `paths` (files, or directories searched recursively
 // for *.yaml / *.yml with kind PolicyTest, sorted), parses them (unknown fields are errors with
 // positions) and runs every case; with `explain`, each result carries the explanation of its
-// decision (explain.h). Never throws. Not thread-safe with respect to the files it reads.
-PolicyTestReport run_policy_tests(const std::vector<std::filesystem::path>& paths, bool explain = false);
+// decision (explain.h). `cluster_state` files (--cluster-state) are added to every file's
+// clusterState. Never throws. Not thread-safe with respect to the files it reads.
+PolicyTestReport run_policy_tests(const std::vector<std::filesystem::path>& paths, bool explain = false,
+                                  const std::vector<std::filesystem::path>& cluster_state = {});
 
 // format_policy_test_table renders the results as a table plus a summary line (explanations, when
 // present, under their rows).

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "admission/break_glass.h"
+#include "admission/cluster_state.h"
 #include "admission/decision.h"
 #include "admission/explain.h"
 #include "admission/model_refs.h"
@@ -16,6 +17,7 @@
 #include "base/join.h"
 #include "base/log.h"
 #include "base/log_keys.h"
+#include "kube/config.h"
 #include "policy/trust_material.h"
 
 namespace modelgate::admission {
@@ -134,6 +136,65 @@ class WebhookImpl {
     return ok_status();
   }
 
+  // start_cluster_state: a frozen state from --cluster-state files (CLI; none given: null, which
+  // denies pvc sources with "pass --cluster-state"), live informers when clusterState is enabled,
+  // or a disabled state that denies them with "enable clusterState".
+  Result<void> start_cluster_state() {
+    if (config_.cluster_state_files) {
+      if (!config_.cluster_state_files->empty()) {
+        MG_ASSIGN_OR_RETURN(cluster_, load_cluster_state(*config_.cluster_state_files));
+      }
+      return ok_status();
+    }
+    if (!config_.cluster_state.enabled) {
+      cluster_ = std::make_shared<DisabledClusterState>(
+          "the webhook runs without cluster state; set clusterState.enabled: true in its config (chart value "
+          "clusterState.enabled) so that it may read claims, volumes and namespaces");
+      return ok_status();
+    }
+    const auto& cs = config_.cluster_state;
+    Result<kube::ClusterConfig> kc =
+        cs.kubeconfig.empty() ? kube::in_cluster_config() : kube::load_kubeconfig(cs.kubeconfig, cs.context);
+    if (!kc.ok()) {
+      return make_error(kc.error().code, "clusterState: " + kc.error().message);
+    }
+    MG_ASSIGN_OR_RETURN(std::shared_ptr<kube::Client> client, kube::Client::create(std::move(kc).value()));
+    kube::InformerOptions opts;
+    opts.watch_timeout_min_seconds = static_cast<std::uint32_t>(cs.watch_timeout.count());
+    live_ = std::make_shared<LiveClusterState>(std::move(client), opts, &log_);
+    live_->start();
+    cluster_ = live_;
+    log_.info("cluster_state_started").str(lk::kPath, cs.kubeconfig.empty() ? "in-cluster" : cs.kubeconfig.string());
+    if (metrics_) {
+      std::weak_ptr<LiveClusterState> weak = live_;
+      metrics_->set_kube_collector([weak] {
+        std::vector<KubeCacheSample> out;
+        auto live = weak.lock();
+        if (!live) {
+          return out;
+        }
+        auto sample = [&](const char* resource, const kube::InformerMetrics& m, bool synced) {
+          KubeCacheSample k;
+          k.resource = resource;
+          k.synced = synced;
+          k.objects = m.objects.load(std::memory_order_relaxed);
+          k.relists = m.relists.load(std::memory_order_relaxed);
+          k.watch_restarts = m.watch_restarts.load(std::memory_order_relaxed);
+          k.errors = m.errors.load(std::memory_order_relaxed);
+          if (auto age = m.last_sync_age()) {
+            k.last_sync_age_seconds = static_cast<double>(age->count()) / 1000.0;
+          }
+          out.push_back(std::move(k));
+        };
+        sample("persistentvolumeclaims", live->pvc_metrics(), live->pvc_metrics().lists.load() > 0);
+        sample("persistentvolumes", live->pv_metrics(), live->pv_metrics().lists.load() > 0);
+        sample("namespaces", live->namespace_metrics(), live->namespace_metrics().lists.load() > 0);
+        return out;
+      });
+    }
+    return ok_status();
+  }
+
   void start_prewarm() {
     if (!config_.prewarm) {
       return;
@@ -216,6 +277,11 @@ class WebhookImpl {
     r.ready = set_ != nullptr;
     r.detail = "policies: " + std::to_string(set_ ? set_->policies().size() : 0) + " loaded (generation " +
                std::to_string(generation_) + ")";
+    if (cluster_) {
+      // A fresh replica never judges blind: not ready until every cache has listed once.
+      r.ready = r.ready && (live_ == nullptr || live_->synced());
+      r.detail += "\n" + cluster_->status();
+    }
     if (!last_error_.empty()) {
       r.detail += "\npolicies: last reload failed, keeping generation " + std::to_string(generation_) + ": " +
                   last_error_;
@@ -304,7 +370,7 @@ class WebhookImpl {
         }
       }
     }
-    ModelRefs refs = find_model_refs(*workload->pod, req.namespace_name, *set);
+    ModelRefs refs = find_model_refs(*workload->pod, req.namespace_name, *set, cluster_.get());
     if (trace != nullptr) {
       *trace = DecisionTrace{req.namespace_name, "", set, workload->pod, refs, {}};
     }
@@ -356,6 +422,12 @@ class WebhookImpl {
       stopping_ = true;
     }
     stop_cv_.notify_all();
+    if (live_) {
+      if (metrics_) {
+        metrics_->set_kube_collector(nullptr);
+      }
+      live_->stop();
+    }
     orchestrator_.shutdown();
     if (prewarm_.joinable()) {
       prewarm_.join();
@@ -373,6 +445,8 @@ class WebhookImpl {
   std::string fingerprint_;
   std::string failed_fingerprint_;
   std::string last_error_;
+  std::shared_ptr<const ClusterState> cluster_;  // set before the first request; never replaced
+  std::shared_ptr<LiveClusterState> live_;       // when cluster_ is live
   std::thread prewarm_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
@@ -389,6 +463,7 @@ Webhook::~Webhook() {
 Result<std::unique_ptr<Webhook>> Webhook::create(const ServerConfig& config, std::shared_ptr<Metrics> metrics) {
   auto impl = std::make_unique<WebhookImpl>(config, std::move(metrics));
   MG_TRY_CTX(impl->load_initial(), "policies");
+  MG_TRY_CTX(impl->start_cluster_state(), "cluster state");
   impl->start_prewarm();
   return std::unique_ptr<Webhook>(new Webhook(std::move(impl)));
 }

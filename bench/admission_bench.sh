@@ -63,7 +63,7 @@ head -c $((4 << 20)) /dev/urandom >"$PVC/small/model.safetensors"
   echo "  mode: enforce"
   echo "  match: {namespaces: [\"^ml-serving\$\"]}"
   echo "  sources:"
-  echo "  - {name: models, pvc: {claimName: \"^models\$\"}, root: $PVC}"
+  echo "  - {name: models, pvc: {claimName: \"^models\$\", volumeName: \"^models-ro-pv\$\"}, root: $PVC}"
   echo "  trust:"
   echo "    signers:"
   echo "    - {name: publisher, publicKey: $WORK/keys/publisher.pub}"
@@ -90,10 +90,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
   echo "cache: {settleInterval: 1s}"
   echo "log: {level: warn}"
   echo "server: {workerThreads: $WORKERS}"
+  echo "clusterState: {files: [$WORK/cluster-state.yaml]}"
 } >"$WORK/config.yaml"
 
 # shellcheck source=../scripts/serve_lib.sh
 source scripts/serve_lib.sh
+write_cluster_state "$WORK/cluster-state.yaml" ml-serving
 sleep 1.2  # the settle interval above
 start_serve "$MG" "$WORK/config.yaml" "$WORK/serve.log"
 URL="https://127.0.0.1:$PORT"

@@ -83,11 +83,23 @@ int main(int argc, char** argv) {
   s.sign(pvc);  // the init container "warm" mounts the whole claim
   write(s.work / "policies/p.yaml",
         "apiVersion: modelgate.dev/v1alpha1\nkind: ModelPolicy\nmetadata: {name: serving}\nspec:\n"
-        "  match: {namespaces: [ml-serving]}\n  sources: [{name: s, pvc: {claimName: models}, root: " + pvc.string() +
+        "  match: {namespaces: [ml-serving]}\n  sources: [{name: s, pvc: {claimName: models, volumeName: models-ro-pv}, root: " + pvc.string() +
             "}]\n  trust: {signers: [{name: team, publicKey: " + (s.work / "k.pub").string() +
             "}]}\n  require: {signature: {signers: [team]}}\n");
+  // The claim's binding comes from the captured kube-apiserver lists, namespace ml-prod renamed
+  // ml-serving (the pod's): claim "models" is bound both ways to "models-ro-pv".
+  std::string state;
+  for (const char* f : {"list-pvcs.json", "list-pvs.json", "list-namespaces.json"}) {
+    std::string t = read(bench::fs::path(MODELGATE_SHARED_DIR) / "vectors/kube-api" / f);
+    for (std::size_t i = t.find("ml-prod"); i != std::string::npos; i = t.find("ml-prod", i + 10)) {
+      t.replace(i, 7, "ml-serving");
+    }
+    state += (state.empty() ? "" : "\n---\n") + t;
+  }
+  write(s.work / "cluster-state.yaml", state);
   ServerConfig config;
   config.policies = {s.work / "policies"};
+  config.cluster_state_files = std::vector<bench::fs::path>{s.work / "cluster-state.yaml"};
   config.log_level = log::Level::kError;
   config.settle_interval = std::chrono::seconds(0);
   config.prewarm = false;
@@ -122,7 +134,7 @@ int main(int argc, char** argv) {
   t0 = Clock::now();
   std::size_t refs = 0;
   for (int i = 0; i < n; ++i) {
-    refs += find_model_refs(*typed->pod, "ml-serving", *set).refs.size();
+    refs += find_model_refs(*typed->pod, "ml-serving", *set, nullptr).refs.size();  // resolution alone
   }
   const double resolve = seconds_since(t0) / n;
   if (refs != static_cast<std::size_t>(n) * 2) {

@@ -67,7 +67,7 @@ struct Bench : bench::Scratch {
     c.name = "c";
     c.mounts.push_back(VolumeMount{"w", "/m", sub, "", "", true});
     pod.containers.push_back(c);
-    ModelRefs r = find_model_refs(pod, "ns", *set);
+    ModelRefs r = find_model_refs(pod, "ns", *set, nullptr);  // refs only: claim problems are not looked at
     if (r.refs.size() != 1) {
       die("no model reference for " + sub);
     }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "policy/diagnostic.h"
+#include "policy/namespace_selector.h"
 
 namespace re2 {
 class RE2;
@@ -65,18 +66,27 @@ struct LabelMatcher {
   Position position;
 };
 
-// Match says which pods a policy governs: namespace matches any of `namespaces`, and every label
-// matcher matches (labels absent: any pod in those namespaces). Labels are set by the pod's author:
-// lint warns when an enforce policy relies on them.
+// Match says which pods a policy governs: the namespace matches any of `namespaces` (when given),
+// the Namespace's labels match `namespace_selector` (when given; at least one of the two is), and
+// every label matcher matches (labels absent: any pod in those namespaces). Namespace labels are
+// set by cluster admins; pod labels by the pod's author: lint warns when an enforce policy relies
+// on them.
 struct Match {
-  std::vector<Pattern> namespaces;
+  std::vector<Pattern> namespaces;                   // empty: any name (namespace_selector decides)
+  std::optional<NamespaceSelector> namespace_selector;
   std::vector<LabelMatcher> labels;
   Position position;
 };
 
 // Source kinds: which pod volumes hold models. Exactly one per source.
+// PvcSource: a claim whose name fully matches claim_name AND that the cluster says is Bound to a
+// PersistentVolume whose name fully matches volume_name (admission/cluster_state.h). A claim name
+// alone proves nothing: anyone who may create claims can create one of that name bound to their own
+// volume. volume_name is optional in the parser only so that old policies still load; lint reports
+// its absence as an error and admission denies pods that such a source claims.
 struct PvcSource {
-  Pattern claim_name;  // persistentVolumeClaim.claimName, full match
+  Pattern claim_name;                  // persistentVolumeClaim.claimName, full match
+  std::optional<Pattern> volume_name;  // the bound PersistentVolume's name, full match
 };
 struct HostPathSource {
   Located<std::string> path_prefix;  // absolute, normalised; matches itself and paths below it

@@ -36,6 +36,7 @@ class PolicyParser {
  private:
   void parse_spec(yaml::Map& spec, Policy& p);
   void parse_match(const yaml::Field& f, Match& out);
+  NamespaceSelector parse_namespace_selector(const yaml::Field& f);
   std::optional<Source> parse_source(const yaml::Field& f);
   void parse_other_volumes(const yaml::Field& f, OtherVolumes& out);
   void parse_break_glass(const yaml::Field& f, BreakGlass& out);

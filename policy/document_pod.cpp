@@ -56,12 +56,22 @@ std::string normalize_nfs_server(std::string_view server) {
 namespace detail {
 
 void PolicyParser::parse_match(const yaml::Field& f, Match& out) {
-  yaml::Map m(r_, f, {"namespaces", "labels"});
+  yaml::Map m(r_, f, {"namespaces", "namespaceSelector", "labels"});
   out.position = m.position();
-  if (auto ns = m.required("namespaces")) {
+  if (!m.has("namespaces") && !m.has("namespaceSelector")) {
+    if (m.ok()) {
+      r_.error(m.position(), m.path(), "needs namespaces or namespaceSelector (or both)",
+               "select namespaces by the labels cluster admins set: namespaceSelector: {matchLabels: "
+               "{modelgate.dev/enforce: \"true\"}}");
+    }
+  }
+  if (auto ns = m.get("namespaces")) {
     if (auto ps = patterns(*ns)) {
       out.namespaces = std::move(*ps);
     }
+  }
+  if (auto sel = m.get("namespaceSelector")) {
+    out.namespace_selector = parse_namespace_selector(*sel);
   }
   auto lf = m.get("labels");
   if (!lf) {
@@ -127,13 +137,19 @@ std::optional<Source> PolicyParser::parse_source(const yaml::Field& f) {
     }
     const bool chosen = kind && *kind == k;
     if (k == "pvc") {
-      yaml::Map v(r_, *kf, {"claimName"});
+      yaml::Map v(r_, *kf, {"claimName", "volumeName"});
       auto c = v.required("claimName");
       auto pat = c ? pattern(*c) : std::nullopt;
-      if (pat && chosen) {
-        s.volume = PvcSource{std::move(*pat)};
+      std::optional<Pattern> volume;
+      bool volume_ok = true;
+      if (auto vf = v.get("volumeName")) {
+        volume = pattern(*vf);
+        volume_ok = volume.has_value();
       }
-      ok = ok && pat.has_value();
+      if (pat && volume_ok && chosen) {
+        s.volume = PvcSource{std::move(*pat), std::move(volume)};
+      }
+      ok = ok && pat.has_value() && volume_ok;
     } else if (k == "hostPath") {
       yaml::Map v(r_, *kf, {"pathPrefix"});
       auto c = v.required("pathPrefix");
@@ -245,6 +261,108 @@ std::optional<Source> PolicyParser::parse_source(const yaml::Field& f) {
     }
   }
   return ok ? std::optional(std::move(s)) : std::nullopt;
+}
+
+NamespaceSelector PolicyParser::parse_namespace_selector(const yaml::Field& f) {
+  yaml::Map m(r_, f, {"matchLabels", "matchExpressions"});
+  NamespaceSelector out;
+  out.position = m.position();
+  if (!m.ok()) {
+    return out;
+  }
+  if (!m.has("matchLabels") && !m.has("matchExpressions")) {
+    r_.error(f, "must have matchLabels or matchExpressions",
+             "an empty selector matches every namespace; omit namespaceSelector and write namespaces: [\".*\"] "
+             "to say so");
+  }
+  if (auto lf = m.get("matchLabels")) {
+    yaml::Map labels = yaml::Map::any_keys(r_, *lf);
+    if (labels.ok() && labels.entries().empty()) {
+      r_.error(*lf, "must not be empty", "omit the field");
+    }
+    if (labels.entries().size() > limits::kMaxPolicyListItems) {
+      r_.error(*lf, "too many labels", {}, Code::kLimit);
+      return out;
+    }
+    for (const auto& [key, value] : labels.entries()) {
+      if (!names::is_qualified_name(key.value)) {
+        r_.diags().error(key.position, Code::kMalformed, lf->path + ": " + quote(key.value) + " is not a valid label key",
+                         "a label key is [dns-prefix/]name, the name at most 63 characters of [A-Za-z0-9-_.]");
+        continue;
+      }
+      auto v = r_.string(value, /*allow_empty=*/true);
+      if (!v) {
+        continue;
+      }
+      if (!names::is_label_value(v->value)) {
+        r_.error(value, quote(v->value) + " is not a valid label value");
+        continue;
+      }
+      out.match_labels.emplace_back(key, std::move(*v));
+    }
+  }
+  if (auto ef = m.get("matchExpressions")) {
+    auto items = r_.list(*ef, limits::kMaxPolicyListItems);
+    if (!items) {
+      return out;
+    }
+    for (const yaml::Field& item : *items) {
+      yaml::Map e(r_, item, {"key", "operator", "values"});
+      if (!e.ok()) {
+        continue;
+      }
+      SelectorRequirement req;
+      req.position = e.position();
+      auto kf = e.required("key");
+      auto key = kf ? r_.string(*kf) : std::nullopt;
+      if (key && !names::is_qualified_name(key->value)) {
+        r_.error(*kf, quote(key->value) + " is not a valid label key");
+        key.reset();
+      }
+      auto of = e.required("operator");
+      auto op = of ? r_.string(*of) : std::nullopt;
+      bool ok = key.has_value() && op.has_value();
+      if (op) {
+        if (op->value == "In") {
+          req.op = SelectorOp::kIn;
+        } else if (op->value == "NotIn") {
+          req.op = SelectorOp::kNotIn;
+        } else if (op->value == "Exists") {
+          req.op = SelectorOp::kExists;
+        } else if (op->value == "DoesNotExist") {
+          req.op = SelectorOp::kDoesNotExist;
+        } else {
+          r_.error(*of, "unknown operator " + quote(op->value), "use In, NotIn, Exists or DoesNotExist");
+          ok = false;
+        }
+      }
+      const bool wants_values = ok && (req.op == SelectorOp::kIn || req.op == SelectorOp::kNotIn);
+      if (auto vf = e.get("values")) {
+        if (ok && !wants_values) {
+          r_.error(*vf, "must be absent for operator " + quote(op->value));
+          ok = false;
+        } else if (auto vals = r_.string_list(*vf, limits::kMaxPolicyListItems)) {
+          for (const auto& v : *vals) {
+            if (!names::is_label_value(v.value)) {
+              r_.diags().error(v.position, Code::kMalformed, vf->path + ": " + quote(v.value) + " is not a valid label value");
+              ok = false;
+            }
+          }
+          req.values = std::move(*vals);
+        } else {
+          ok = false;
+        }
+      } else if (wants_values) {
+        r_.error(e.position(), e.path(), "operator " + quote(op->value) + " needs values", "values: [a, b]");
+        ok = false;
+      }
+      if (ok) {
+        req.key = std::move(*key);
+        out.match_expressions.push_back(std::move(req));
+      }
+    }
+  }
+  return out;
 }
 
 void PolicyParser::parse_other_volumes(const yaml::Field& f, OtherVolumes& out) {

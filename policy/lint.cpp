@@ -112,6 +112,24 @@ std::string plural(std::size_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
+// check_claim_identity: a pvc source without volumeName trusts a claim's name, which any user who
+// may create claims in the namespace can reuse for a claim bound to their own volume. The webhook
+// denies pods such a source claims; lint says so before it is deployed.
+void check_claim_identity(const Policy& p, std::vector<Diagnostic>& out) {
+  for (const Source& s : p.sources) {
+    const auto* pvc = std::get_if<PvcSource>(&s.volume);
+    if (pvc == nullptr || pvc->volume_name) {
+      continue;
+    }
+    out.push_back(Diagnostic{pvc->claim_name.position, Severity::kError, Code::kMalformed,
+                             "source " + quote(s.name.value) + ": pvc needs volumeName",
+                             "a claim name proves nothing: anyone who may create PersistentVolumeClaims in the "
+                             "namespace can create one of that name bound to a volume they control; name the "
+                             "PersistentVolume(s) that hold the models, e.g. volumeName: \"^models-ro-pv$\" "
+                             "(pods this source claims are denied until then)"});
+  }
+}
+
 }  // namespace
 
 bool LintReport::unreadable_input() const {
@@ -141,6 +159,7 @@ LintReport lint_policies(std::span<const std::filesystem::path> paths, const Lin
   }
   report.policies = policies.size();
   for (const Policy& p : policies) {
+    check_claim_identity(p, report.diagnostics);
     if (p.other_volumes.defaulted) {
       std::string kinds;
       for (std::string_view k : kDefaultNotModelVolumeKinds) {

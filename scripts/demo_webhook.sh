@@ -53,7 +53,7 @@ printf 'X' | dd of="$PVC/llama-tampered/model-00001-of-00001.safetensors" bs=1 s
   echo "  mode: enforce"
   echo "  match: {namespaces: [\"^ml-serving\$\"]}"
   echo "  sources:"
-  echo "  - {name: shared-models, pvc: {claimName: \"^models\$\"}, root: $PVC}"
+  echo "  - {name: shared-models, pvc: {claimName: \"^models\$\", volumeName: \"^models-ro-pv\$\"}, root: $PVC}"
   echo "  - {name: node-cache, hostPath: {pathPrefix: /var/lib/model-cache}, root: $PVC}"
   echo "  trust:"
   echo "    signers:"
@@ -86,6 +86,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
   echo "policies: [$WORK/policies]"
   echo "evidence: {stores: [$STORE]}"
   echo "deadline: 8s"
+  echo "clusterState: {files: [$WORK/cluster-state.yaml]}  # frozen: claim models -> models-ro-pv"
   # The demo's models were written seconds ago: with the default settle interval (60 s) nothing
   # this young is cached, so the repeated request below would hash again (1 s is the least allowed).
   echo "cache: {settleInterval: 1s}"
@@ -94,6 +95,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W
 step "modelgate serve --config config.yaml (TLS on 127.0.0.1, a free port)"
 # shellcheck source=serve_lib.sh
 source "$(dirname "$0")/serve_lib.sh"
+write_cluster_state "$WORK/cluster-state.yaml" ml-serving
 start_serve "$MG" "$WORK/config.yaml" "$WORK/serve.log"
 trap stop_serve EXIT
 URL="https://127.0.0.1:$PORT"

@@ -272,7 +272,7 @@ spec:
   match:
     namespaces: ["^ml-serving$"]
   sources:
-  - {name: models, pvc: {claimName: "^models$"}, root: /mnt/models}
+  - {name: models, pvc: {claimName: "^models$", volumeName: "^models-ro-pv$"}, root: /mnt/models}
   trust:
     signers:
     - {name: team-key, publicKey: /etc/modelgate/trust/team.pub}
@@ -301,9 +301,16 @@ atomic_write "$M/tls" "$WORK/t1/tls.crt" "$WORK/t1/tls.key"
 # The config is the chart's own, rendered by helm with this test's ports and model store.
 "$HELM" template modelgate "$ROOT/charts/modelgate" -n modelgate \
   --set config.port="$PORT" --set config.metricsPort="$METRICS" --set config.reload.interval=500ms \
+  --set clusterState.enabled=false \
   --set-json 'modelSources=[{"name":"models","root":"/mnt/models","pvc":{"claimName":"models"}}]' \
   --set-file "policies.image-test\.yaml=$WORK/policy.yaml" >"$WORK/rendered.yaml"
 rendered_config "$WORK/rendered.yaml" >"$M/config/config.yaml"
+# No API server here: the chart's clusterState block (rendered last) gets a frozen state instead,
+# in which claim "models" is bound to "models-ro-pv".
+# shellcheck source=serve_lib.sh
+source "$ROOT/scripts/serve_lib.sh"
+write_cluster_state "$M/config/cluster-state.yaml" ml-serving
+echo "  files: [/etc/modelgate/config/cluster-state.yaml]" >>"$M/config/config.yaml"
 mapfile -t COMMAND < <(rendered_command "$WORK/rendered.yaml")
 chmod -R a+rX "$M"
 
@@ -406,7 +413,8 @@ exit_code="$(podman inspect --format '{{.State.ExitCode}}' "$CONTAINER")"
 PORT2="$(free_port)"
 METRICS2="$(free_port)"
 "$HELM" template modelgate "$ROOT/charts/modelgate" -n modelgate \
-  --set config.port="$PORT2" --set config.metricsPort="$METRICS2" >"$WORK/rendered-defaults.yaml"
+  --set config.port="$PORT2" --set config.metricsPort="$METRICS2" \
+  --set clusterState.enabled=false >"$WORK/rendered-defaults.yaml"  # no API server to watch here
 mkdir -p "$M/config-defaults"
 rendered_config "$WORK/rendered-defaults.yaml" >"$M/config-defaults/config.yaml"
 chmod -R a+rX "$M/config-defaults"

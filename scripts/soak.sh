@@ -39,7 +39,7 @@ kind: ModelPolicy
 metadata: {name: soak}
 spec:
   match: {namespaces: [ml-serving]}
-  sources: [{name: s, pvc: {claimName: models}, root: $WORK/pvc}]
+  sources: [{name: s, pvc: {claimName: models, volumeName: models-ro-pv}, root: $WORK/pvc}]
   trust: {signers: [{name: team, publicKey: $WORK/team.pub}]}
   require: {signature: {signers: [team]}}
 EOF
@@ -56,9 +56,11 @@ deadline: 8s
 # stable ones cached as before (the default 60 s would re-hash them for the first minute).
 cache: {settleInterval: 1s}
 log: {level: warn}
+clusterState: {files: [$WORK/cluster-state.yaml]}
 EOF
 # shellcheck source=serve_lib.sh
 source scripts/serve_lib.sh
+write_cluster_state "$WORK/cluster-state.yaml" ml-serving
 start_serve "$MG" "$WORK/config.yaml" "$WORK/serve.log"
 URL="https://127.0.0.1:$PORT"
 rss() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$SERVE_PID/status"; }

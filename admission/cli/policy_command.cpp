@@ -58,12 +58,14 @@ int run_lint(const LintArgs& args) {
 
 struct TestArgs {
   std::vector<std::string> paths;
+  std::vector<std::string> cluster_state;
   bool explain = false;
 };
 
 int run_test(const TestArgs& args) {
   std::vector<std::filesystem::path> paths(args.paths.begin(), args.paths.end());
-  const admission::PolicyTestReport report = admission::run_policy_tests(paths, args.explain);
+  std::vector<std::filesystem::path> cluster(args.cluster_state.begin(), args.cluster_state.end());
+  const admission::PolicyTestReport report = admission::run_policy_tests(paths, args.explain, cluster);
   for (const policy::Diagnostic& d : report.diagnostics) {
     std::fprintf(stderr, "%s\n", policy::format_diagnostic(d).c_str());
   }
@@ -108,6 +110,10 @@ void register_policy(CLI::App& app, Runner& run) {
   test->add_option("paths", targs->paths, "PolicyTest files, or directories searched for them")
       ->required()
       ->type_name("FILE|DIR");
+  test->add_option("--cluster-state", targs->cluster_state,
+                   "claims, volumes and namespaces to judge against: `kubectl get pvc,pv,ns -A -o yaml` output "
+                   "(repeatable; added to each file's clusterState)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   test->add_flag("--explain", targs->explain, "Print under each case every policy and rule that ran, passes too");
   test->callback([targs, &run] { run = [targs] { return run_test(*targs); }; });
 }

@@ -29,6 +29,7 @@ struct ReviewArgs {
   std::vector<std::string> evidence;
   std::vector<std::string> roots;
   std::vector<std::string> files;
+  std::vector<std::string> cluster_state;
   std::string namespace_name = "default";
   std::string output = "text";
   std::string now;
@@ -73,6 +74,9 @@ int run_review(const ReviewArgs& a) {
   if (config.policies.empty()) {
     return usage_error("no policies: give --config or --policy");
   }
+  // Offline: never the live API, whatever --config says; without files, pvc sources deny with
+  // "pass --cluster-state".
+  config.cluster_state_files = std::vector<fs::path>(a.cluster_state.begin(), a.cluster_state.end());
   config.log_level = log::Level::kWarn;  // the decision is printed; logs stay for problems
   config.prewarm = false;                 // one offline decision: nothing to hash ahead of time
   auto webhook = Webhook::create(config, nullptr);
@@ -143,6 +147,10 @@ void register_review(CLI::App& app, Runner& run) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   review->add_option("-f,--filename", args->files, "workload manifest(s) or AdmissionReview JSON")
       ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
+  review->add_option("--cluster-state", args->cluster_state,
+                     "claims, volumes and namespaces to judge against: `kubectl get pvc,pv,ns -A -o yaml` output "
+                     "(repeatable; a List or several documents)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->expected(1)->allow_extra_args(false);
   review->add_option("--namespace,-n", args->namespace_name, "namespace for objects that name none");
   review->add_flag("--explain", args->explain,

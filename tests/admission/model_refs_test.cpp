@@ -13,7 +13,9 @@
 #include "admission/review_input.h"
 #include "admission/workload.h"
 #include "base/limits.h"
+#include "cluster_fixture.h"
 #include "policy/evidence_fixtures.h"
+#include "cluster_fixture.h"
 #include "test_support.h"
 
 namespace {
@@ -29,7 +31,7 @@ metadata: {name: gate}
 spec:
   match: {namespaces: [ml]}
   sources:
-  - {name: claim, pvc: {claimName: "^models$"}, root: /srv/claim}
+  - {name: claim, pvc: {claimName: "^models$", volumeName: "^models-ro-pv$"}, root: /srv/claim}
   - {name: cache, hostPath: {pathPrefix: /var/lib/model-cache}, root: /srv/cache, requireReadOnly: false}
   - {name: nas, nfs: {servers: [nas.acme.internal, 10.0.0.5], path: /exports/models}, root: /srv/nas}
   trust: {signers: [{name: k, publicKey: k.pub}]}
@@ -39,9 +41,15 @@ spec:
 struct Gate {
   TempDir tmp;
   std::shared_ptr<const policy::TrustedPolicySet> set;
+  // The captured claims and volumes moved to namespace ml: claim "models" is bound both ways to
+  // "models-ro-pv", so the claim-binding check passes and these tests see only mount problems.
+  std::shared_ptr<const StaticClusterState> cluster;
   explicit Gate(const std::string& extra = "") {
     evidence::make_key(tmp.path(), "k");
     set = evidence::load_policies(tmp.path(), evidence::replace_all(kGatePolicy, "@EXTRA@", extra));
+    auto st = load_cluster_state({write_cluster_state(tmp.path(), "ml")});
+    REQUIRE(st.ok());
+    cluster = *st;
   }
   // refs types `spec` (a pod spec in YAML, indented two spaces) and resolves it in namespace ml.
   ModelRefs refs(const std::string& spec) const {
@@ -53,7 +61,7 @@ struct Gate {
     INFO((w.ok() ? "" : w.error().message));
     REQUIRE(w.ok());
     REQUIRE(w->pod);
-    return find_model_refs(*w->pod, "ml", *set);
+    return find_model_refs(*w->pod, "ml", *set, cluster.get());
   }
 };
 

@@ -23,6 +23,8 @@ struct Setup {
   TempDir tmp;
   evidence::KeyPair team = evidence::make_key(tmp / "keys", "team");
   std::shared_ptr<const policy::TrustedPolicySet> set;
+  // No claims: the refs are what these tests verify; the claim-binding problems are not looked at.
+  admission::StaticClusterState cluster;
   admission::ModelRefs refs;
 
   explicit Setup(std::size_t weight_bytes = 50'000) {
@@ -55,7 +57,7 @@ spec:
     c.name = "c";
     c.mounts.push_back(admission::VolumeMount{"w", "/m", sub_path, "", "", true});
     pod.containers.push_back(c);
-    return admission::find_model_refs(pod, "ns", *set);
+    return admission::find_model_refs(pod, "ns", *set, &cluster);
   }
   const admission::ModelRef& ref() const { return refs.refs.front(); }
 };

@@ -24,7 +24,7 @@ kind: ModelPolicy
 metadata: {name: p}
 spec:
   match: {namespaces: [x]}
-  sources: [{name: m, pvc: {claimName: m}, root: /m}]
+  sources: [{name: m, pvc: {claimName: m, volumeName: m-pv}, root: /m}]
   trust: {signers: [{name: k, publicKey: keys/k.pub}]}
   require:
     reviews: {minAprovals: 2, from: [leads]}
@@ -56,7 +56,7 @@ spec:
   match:
     namespaces: [prod]
     labels: {app.kubernetes.io/component: inference}
-  sources: [{name: s, pvc: {claimName: models}, root: /m}]
+  sources: [{name: s, pvc: {claimName: models, volumeName: models-ro-pv}, root: /m}]
   otherVolumes: {allow: [configMap]}
   trust: {signers: [{name: k, publicKey: k.pub}]}
   require: {signature: {signers: [k]}}

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster_fixture.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -36,7 +37,7 @@ kind: ModelPolicy
 metadata: {name: serving}
 spec:
   match: {namespaces: [ml-serving]}
-  sources: [{name: m, pvc: {claimName: models}, root: /mnt/models}]
+  sources: [{name: m, pvc: {claimName: models, volumeName: models-ro-pv}, root: /mnt/models}]
   trust:
     signers: [{name: team, publicKey: keys/team.pub}]
     reviewers: [{name: leads, publicKeys: [keys/alice.pub]}]
@@ -71,7 +72,8 @@ struct Published {
   }
   modelgate::testing::ProcessResult review() {
     return mg({"review", "--policy", (t / "policy.yaml").string(), "--evidence", (t / "store").string(), "--root",
-               "/mnt/models=" + (t / "models").string(), "-f", (t / "pod.yaml").string()});
+               "/mnt/models=" + (t / "models").string(), "-f", (t / "pod.yaml").string(), "--cluster-state",
+               modelgate::testing::write_cluster_state(t.path(), "ml-serving").string()});
   }
 };
 
@@ -81,7 +83,7 @@ TEST_CASE("policy test passes every case of the shipped example policies", "[cli
   auto r = mg({"policy", "test", (examples() / "policy-tests").string()});
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("22 passed, 0 failed"));
+  CHECK_THAT(r.out, Catch::Contains("23 passed, 0 failed"));
 }
 
 TEST_CASE("policy test fails with exit 1 and says why when a case's expectation is not met", "[cli][policy-test]") {
@@ -101,7 +103,7 @@ TEST_CASE("policy test fails with exit 1 and says why when a case's expectation 
   auto r = mg({"policy", "test", (t / "copy").string()});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("FAIL"));
-  CHECK_THAT(r.out, Catch::Contains("21 passed, 1 failed"));
+  CHECK_THAT(r.out, Catch::Contains("22 passed, 1 failed"));
   CHECK_THAT(r.out, Catch::Contains("deny (signature.digest_mismatch)"));
 }
 
@@ -163,4 +165,73 @@ TEST_CASE("attest refuses a malformed dataset flag as a usage error", "[cli][att
                (p.t / "keys/team.key").string(), "--builder-id", "b", "--build-type", "t", "--dataset", "no-digest"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--dataset \"no-digest\": expected NAME=sha256:HEX"));
+}
+
+TEST_CASE("review without --cluster-state denies a pod that mounts a pvc source and says to pass it",
+          "[cli][policy-test]") {
+  Published p;
+  auto r = mg({"review", "--policy", (p.t / "policy.yaml").string(), "--evidence", (p.t / "store").string(), "--root",
+               "/mnt/models=" + (p.t / "models").string(), "-f", (p.t / "pod.yaml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("claim-binding: model volume \"w\" (pvc \"models\", source \"m\"): cannot check "
+                                    "which volume claim \"models\" in namespace \"ml-serving\" is bound to: no cluster "
+                                    "state; pass --cluster-state FILE (kubectl get pvc,pv,ns -A -o yaml)"));
+  CHECK_THAT(r.err, Catch::Contains("reason=cluster.state_missing"));
+}
+
+TEST_CASE("review --cluster-state reads what kubectl get -o yaml prints, a List, and refuses a claim bound elsewhere",
+          "[cli][policy-test]") {
+  Published p;
+  // The captured claims as one kubectl-style `kind: List` whose items carry kind and apiVersion,
+  // the captured claim "models" given spec.volumeName "scratch-pv" (a user's own claim of that
+  // name); the captured volume and namespace lists as two more documents.
+  auto pvcs = nlohmann::json::parse(modelgate::testing::kube_capture("list-pvcs.json"));
+  pvcs["kind"] = "List";
+  for (auto& item : pvcs["items"]) {
+    item["kind"] = "PersistentVolumeClaim";  // kubectl's List items carry their kind
+    item["apiVersion"] = "v1";
+    if (item["metadata"]["name"] == "models" && item["metadata"]["namespace"] == "ml-prod") {
+      item["spec"]["volumeName"] = "scratch-pv";
+    }
+  }
+  write_file(p.t / "state/pvcs.yaml", modelgate::testing::rename_all(pvcs.dump(2), "ml-prod", "ml-serving"));
+  write_file(p.t / "state/rest.yaml",
+             modelgate::testing::rename_all(modelgate::testing::kube_capture("list-pvs.json"), "ml-prod", "ml-serving") +
+                 "\n---\n" +
+                 modelgate::testing::rename_all(modelgate::testing::kube_capture("list-namespaces.json"), "ml-prod",
+                                                "ml-serving"));
+  auto r = mg({"review", "--policy", (p.t / "policy.yaml").string(), "--evidence", (p.t / "store").string(), "--root",
+               "/mnt/models=" + (p.t / "models").string(), "-f", (p.t / "pod.yaml").string(), "--cluster-state",
+               (p.t / "state/pvcs.yaml").string(), "--cluster-state", (p.t / "state/rest.yaml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("claim \"models\" in namespace \"ml-serving\" is bound to volume \"scratch-pv\", "
+                                    "which does not match \"models-ro-pv\""));
+}
+
+TEST_CASE("policy lint errors on a pvc source without volumeName and says why", "[cli][policy-test]") {
+  TempDir t;
+  std::string policy = kPolicy;
+  policy.replace(policy.find(", volumeName: models-ro-pv"), std::string(", volumeName: models-ro-pv").size(), "");
+  write_file(t / "p.yaml", policy);
+  auto r = mg({"policy", "lint", (t / "p.yaml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("error: source \"m\": pvc needs volumeName (a claim name proves nothing: anyone who "
+                                    "may create PersistentVolumeClaims in the namespace can create one of that name "
+                                    "bound to a volume they control"));
+}
+
+TEST_CASE("policy lint reads namespaceSelector and reports a bad operator at its position", "[cli][policy-test]") {
+  TempDir t;
+  std::string policy = kPolicy;
+  policy.replace(policy.find("match: {namespaces: [ml-serving]}"), std::string("match: {namespaces: [ml-serving]}").size(),
+                 "match: {namespaceSelector: {matchExpressions: [{key: team, operator: Within, values: [ml]}]}}");
+  write_file(t / "p.yaml", policy);
+  auto r = mg({"policy", "lint", (t / "p.yaml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("unknown operator \"Within\" (use In, NotIn, Exists or DoesNotExist)"));
+  policy.replace(policy.find("operator: Within"), std::string("operator: Within").size(), "operator: In");
+  write_file(t / "p.yaml", policy);
+  auto ok = mg({"policy", "lint", (t / "p.yaml").string()});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster_fixture.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -38,7 +39,7 @@ kind: ModelPolicy
 metadata: {name: serving}
 spec:
   match: {namespaces: [ml-serving]}
-  sources: [{name: m, pvc: {claimName: models}, root: /mnt/models}]
+  sources: [{name: m, pvc: {claimName: models, volumeName: models-ro-pv}, root: /mnt/models}]
   trust:
     signers:
     - {name: team, publicKey: keys/team.pub}
@@ -103,7 +104,8 @@ struct Workflow {
   modelgate::testing::ProcessResult review(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"review", "--policy", (t / "policy.yaml").string(), "--evidence", store(),
                                      "--root", "/mnt/models=" + (t / "models").string(), "-f",
-                                     (t / "pod.yaml").string()};
+                                     (t / "pod.yaml").string(), "--cluster-state",
+                                     modelgate::testing::write_cluster_state(t.path(), "ml-serving").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return mg(args);
   }
@@ -307,8 +309,8 @@ TEST_CASE("review --now judges maxAge at a fixed time", "[cli][workflow]") {
   auto at = [&](const std::string& now) {
     return mg({"review", "--policy", (examples() / "policies").string(), "--evidence", (pt / "fixtures/evidence").string(),
                "--root", "/mnt/models=" + (pt / "fixtures/models").string(), "--root",
-               "/etc/modelgate=" + (pt / "fixtures/etc").string(), "--now", now, "-f",
-               (pt / "workloads/approved.yaml").string()});
+               "/etc/modelgate=" + (pt / "fixtures/etc").string(), "--now", now, "--cluster-state",
+               (pt / "fixtures/cluster-state.yaml").string(), "-f", (pt / "workloads/approved.yaml").string()});
   };
   auto fresh = at("2026-12-01T00:00:00Z");
   INFO(fresh.out << fresh.err);

@@ -21,7 +21,7 @@ metadata: {name: serving}
 spec:
   match: {namespaces: ["ml-serving"]}
   sources:
-  - {name: models, pvc: {claimName: "^models$"}, root: @ROOT@}
+  - {name: models, pvc: {claimName: "^models$", volumeName: "^models-ro-pv$"}, root: @ROOT@}
   - {name: cache, hostPath: {pathPrefix: /var/lib/model-cache}, root: @CACHE@}
   - {name: nas, nfs: {servers: [nas.acme.internal, 10.0.0.5], path: /exports/models}, root: @NAS@}
   trust:

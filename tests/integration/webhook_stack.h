@@ -19,6 +19,7 @@
 #include "crypto/encoding.h"
 #include "crypto/json.h"
 #include "crypto/model_signature.h"
+#include "cluster_fixture.h"
 #include "policy/evidence_fixtures.h"
 #include "test_support.h"
 
@@ -35,7 +36,7 @@ metadata: {name: serving}
 spec:
   match: {namespaces: ["ml-serving"]}
   sources:
-  - {name: models, pvc: {claimName: "^models$"}, root: @ROOT@}
+  - {name: models, pvc: {claimName: "^models$", volumeName: "^models-ro-pv$"}, root: @ROOT@}
   trust:
     signers:
     - {name: team, publicKey: keys/team.pub}
@@ -99,6 +100,9 @@ struct Stack {
     config.tls_cert_file = tmp / "tls.crt";
     config.tls_key_file = tmp / "tls.key";
     config.policies = {tmp / "policies"};
+    // The captured claims and volumes, moved to the pod's namespace: "models" is bound to
+    // "models-ro-pv" (cluster_fixture.h).
+    config.cluster_state_files = std::vector<std::filesystem::path>{write_cluster_state(tmp.path(), "ml-serving")};
     config.evidence_stores = {store};
     config.log_level = log::Level::kError;
     config.worker_threads = 4;

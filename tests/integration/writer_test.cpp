@@ -37,7 +37,7 @@ metadata: {name: serving}
 spec:
   match: {namespaces: ["ml-serving"]}
   sources:
-  - {name: models, pvc: {claimName: "^models$"}, root: @ROOT@}
+  - {name: models, pvc: {claimName: "^models$", volumeName: "^models-ro-pv$"}, root: @ROOT@}
   trust:
     signers:
     - {name: team, publicKey: keys/team.pub}

@@ -157,6 +157,7 @@ void ReplayServer::stop() {
       ::shutdown(fd, SHUT_RDWR);
     }
   }
+  cv_.notify_all();  // requests waiting for a route (hold_for_routes) give up
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof one);
   acceptor_.join();
@@ -166,9 +167,17 @@ void ReplayServer::stop() {
 }
 
 void ReplayServer::add(Route r) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    routes_.push_back(std::move(r));
+    used_.push_back(false);
+  }
+  cv_.notify_all();  // a request waiting for a route (hold_for_routes) may match it
+}
+
+void ReplayServer::hold_for_routes(bool on) {
   std::lock_guard<std::mutex> lock(mu_);
-  routes_.push_back(std::move(r));
-  used_.push_back(false);
+  hold_for_routes_ = on;
 }
 
 kube::ClusterConfig ReplayServer::config(const std::string& token) const {
@@ -311,37 +320,44 @@ void ReplayServer::serve(int fd) {
 
   Reply reply;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (std::size_t i = 0; i < routes_.size(); ++i) {
-      const Route& r = routes_[i];
-      if (used_[i] || r.method != rec.method || r.path != rec.path) {
-        continue;
-      }
-      bool ok = true;
-      for (const auto& [k, v] : r.query) {
-        auto it = rec.query.find(k);
-        if (it == rec.query.end() || (v != "*" && it->second != v)) {
-          ok = false;
-        }
-      }
-      for (const std::string& k : r.absent) {
-        if (rec.query.count(k) != 0) {
-          ok = false;
-        }
-      }
-      if (!ok) {
-        continue;
-      }
-      rec.matched = true;
-      reply = r.reply;
-      if (!r.repeat) {
-        used_[i] = true;
-      }
-      break;
-    }
+    std::unique_lock<std::mutex> lock(mu_);
+    const std::size_t index = recorded_.size();
     recorded_.push_back(rec);
+    cv_.notify_all();
+    while (true) {
+      for (std::size_t i = 0; i < routes_.size() && !rec.matched; ++i) {
+        const Route& r = routes_[i];
+        if (used_[i] || r.method != rec.method || r.path != rec.path) {
+          continue;
+        }
+        bool ok = true;
+        for (const auto& [k, v] : r.query) {
+          auto it = rec.query.find(k);
+          if (it == rec.query.end() || (v != "*" && it->second != v)) {
+            ok = false;
+          }
+        }
+        for (const std::string& k : r.absent) {
+          if (rec.query.count(k) != 0) {
+            ok = false;
+          }
+        }
+        if (!ok) {
+          continue;
+        }
+        rec.matched = true;
+        recorded_[index].matched = true;
+        reply = r.reply;
+        if (!r.repeat) {
+          used_[i] = true;
+        }
+      }
+      if (rec.matched || !hold_for_routes_ || stopped_) {
+        break;
+      }
+      cv_.wait(lock);  // answered when a matching route is added, or never (stop)
+    }
   }
-  cv_.notify_all();
   if (!rec.matched) {
     reply.hold_open = true;
   }

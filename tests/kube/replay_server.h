@@ -78,6 +78,10 @@ class ReplayServer {
   ReplayServer& operator=(const ReplayServer&) = delete;
 
   void add(Route r);
+  // hold_for_routes: an unmatched request waits (recorded, unanswered) until a route that matches
+  // it is added, and is then answered by it, instead of being held silent forever. Lets a test
+  // decide the moment a watch delivers its next event.
+  void hold_for_routes(bool on);
   std::uint16_t port() const { return port_; }
   // config is a ClusterConfig for this server with a static bearer token.
   kube::ClusterConfig config(const std::string& token = "replay-token") const;
@@ -102,6 +106,7 @@ class ReplayServer {
   std::vector<std::thread> threads_;
   std::thread acceptor_;
   bool stopped_ = false;
+  bool hold_for_routes_ = false;
 };
 
 }  // namespace modelgate::testing

@@ -148,7 +148,7 @@ function runCase({ renderedPath, expectPath, objects, failures, models }) {
     for (const k of ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by"]) {
       check(l[k], `${o.kind}/${o.metadata?.name}: label ${k} is missing`);
     }
-    if (o.kind !== "ValidatingWebhookConfiguration") {
+    if (!["ValidatingWebhookConfiguration", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) {  // cluster-scoped
       eq(o.metadata?.namespace, expect.namespace, `${o.kind}/${o.metadata?.name}: namespace`);
     }
   }
@@ -184,7 +184,28 @@ function runCase({ renderedPath, expectPath, objects, failures, models }) {
   eq(psc.runAsNonRoot, true, "pod securityContext.runAsNonRoot");
   check(Number.isInteger(psc.runAsUser) && psc.runAsUser > 0, "pod securityContext.runAsUser must be a non-zero UID");
   eq(psc.seccompProfile?.type, "RuntimeDefault", "pod seccompProfile");
-  eq(podSpec.automountServiceAccountToken, false, "automountServiceAccountToken (the webhook needs no API token)");
+  // The token is in the pod only for the cluster-state watch, and then RBAC grants exactly
+  // get/list/watch on claims, volumes and namespaces to the pod's service account, nothing more.
+  const clusterState = expect.clusterState ?? true;
+  eq(podSpec.automountServiceAccountToken, clusterState,
+     "automountServiceAccountToken (only the cluster-state watch needs the API token)");
+  const roles = byKind("ClusterRole");
+  const bindings = byKind("ClusterRoleBinding");
+  eq(byKind("Role").length + byKind("RoleBinding").length, 0, "namespaced RBAC (none is needed)");
+  if (clusterState) {
+    eq(roles.length, 1, "ClusterRoles");
+    eq(JSON.stringify(roles[0]?.rules),
+       JSON.stringify([{apiGroups: [""], resources: ["persistentvolumeclaims", "persistentvolumes", "namespaces"],
+                        verbs: ["get", "list", "watch"]}]),
+       "ClusterRole rules (exactly get/list/watch on claims, volumes, namespaces)");
+    eq(bindings.length, 1, "ClusterRoleBindings");
+    eq(bindings[0]?.roleRef?.name, roles[0]?.metadata?.name, "ClusterRoleBinding roleRef");
+    eq(JSON.stringify(bindings[0]?.subjects),
+       JSON.stringify([{kind: "ServiceAccount", name: podSpec.serviceAccountName, namespace: expect.namespace}]),
+       "ClusterRoleBinding subjects (the webhook's service account only)");
+  } else {
+    eq(roles.length + bindings.length, 0, "ClusterRoles and bindings without clusterState");
+  }
   for (const f of ["hostNetwork", "hostPID", "hostIPC"]) check(!podSpec[f], `pod ${f} must not be set`);
   const containers = [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])];
   for (const c of containers) {
@@ -220,6 +241,7 @@ function runCase({ renderedPath, expectPath, objects, failures, models }) {
   const config = configCM ? parseYaml(configCM.data?.[configKey] ?? "") ?? {} : {};
   eq(config.kind, "ServerConfig", "config kind");
   eq(config.listen?.port, httpsPort?.containerPort, "config listen.port vs the https container port");
+  eq(config.clusterState?.enabled ?? false, expect.clusterState ?? true, "config clusterState.enabled");
   for (const m of mounts) {
     if (m.mountPath !== "/tmp") eq(m.readOnly, true, `volumeMount ${m.mountPath} readOnly`);
   }

@@ -227,7 +227,7 @@ kind: ModelPolicy
 metadata: {name: NAME}
 spec:
   match: {namespaces: [x]}
-  sources: [{name: m, pvc: {claimName: m}, root: /m}]
+  sources: [{name: m, pvc: {claimName: m, volumeName: m-pv}, root: /m}]
   trust: {signers: [{name: k, publicKey: /k.pub}]}
   require: {signature: {signers: [k]}}
 )";
@@ -271,7 +271,7 @@ kind: ModelPolicy
 metadata: {name: p}
 spec:
   match: {namespaces: [x]}
-  sources: [{name: m, pvc: {claimName: m}, root: /m}]
+  sources: [{name: m, pvc: {claimName: m, volumeName: m-pv}, root: /m}]
   trust: {signers: [{name: k, publicKey: /k.pub}]}
   require: {signature: {signers: [k]}}
 )");

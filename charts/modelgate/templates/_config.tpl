@@ -55,4 +55,7 @@ server:
   drainTimeout: {{ $c.server.drainTimeout }}
 log:
   level: {{ $c.log.level }}
+clusterState:
+  enabled: {{ .Values.clusterState.enabled }}
+  watchTimeout: {{ .Values.clusterState.watchTimeout }}
 {{- end }}
