@@ -16,6 +16,7 @@ PACKAGES=(
   coreutils                     # sha256sum as an independent oracle
   curl jq                       # the demo talks to the webhook as the apiserver would
   python3                       # makes the fuzz seed corpora from ../shared/vectors at test time
+  docker-registry apache2-utils # a real OCI registry (distribution 2.8) + htpasswd for tests/oci
 )
 
 missing=()

@@ -448,3 +448,56 @@ TEST_CASE("a registry that accepts and never answers runs into the per-call time
   CHECK(m.error().code == Code::kDeadline);
   CHECK_THAT(m.error().message, Catch::Contains("no answer within 300 ms"));
 }
+
+TEST_CASE("the CLI pushes, digests, signs and verifies a model in a registry, and refuses a tampered tag") {
+  RegistryFixture reg;
+  REQUIRE(reg.ok());
+  TempDir model;
+  make_model(model.path());
+  const std::string bin = testing::modelgate_binary().string();
+  const std::string r = reg.host() + "/cli/model:v1";
+  const std::vector<std::string> registry = {"--registry-config", reg.docker_config(testing::kRegistryUser, testing::kRegistryPassword).string(),
+                                             "--registry-ca", reg.ca_file().string()};
+  auto cmd = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), bin);
+    argv.insert(argv.end(), registry.begin(), registry.end());
+    return testing::run(argv);
+  };
+  testing::ProcessResult push = cmd({"push", "oci", model.path().string(), r});
+  INFO(push.err);
+  REQUIRE(push.exit_code == 0);
+
+  // digest oci (from the manifest) == digest (the files on disk).
+  testing::ProcessResult from_registry = cmd({"digest", "oci", r});
+  testing::ProcessResult from_disk = testing::run({bin, "digest", model.path().string()});
+  REQUIRE(from_registry.exit_code == 0);
+  REQUIRE(from_disk.exit_code == 0);
+  CHECK(from_registry.out == from_disk.out);
+
+  const std::string keys = keys_dir().string();
+  testing::ProcessResult sign = cmd({"sign", "oci", r, "--private-key", keys + "/signing-key.pem"});
+  INFO(sign.err);
+  REQUIRE(sign.exit_code == 0);
+  CHECK_THAT(sign.out, Catch::Contains("root digest: " + from_disk.out.substr(0, from_disk.out.size() - 1)));
+  testing::ProcessResult ok = cmd({"verify", "oci", r, "--public-key", keys + "/signing-key-pub.pem"});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::StartsWith("Verification succeeded"));
+
+  // The tag moved to a model with one file changed (pushed by the CLI too): unsigned.
+  testing::write_file(model / "tokenizer.json", "{\"vocab\":[\"evil\"]}\n");
+  REQUIRE(cmd({"push", "oci", model.path().string(), r}).exit_code == 0);
+  testing::ProcessResult moved = cmd({"verify", "oci", r, "--public-key", keys + "/signing-key-pub.pem"});
+  CHECK(moved.exit_code == 1);
+  CHECK_THAT(moved.out, Catch::Contains("Verification failed: " + reg.host() + "/cli/model@sha256:"));
+  CHECK_THAT(moved.out, Catch::Contains("is not signed"));
+
+  // Usage errors: no method, two methods, a malformed reference; a registry that is down is 2.
+  CHECK(cmd({"verify", "oci", r}).exit_code == 2);
+  CHECK(cmd({"verify", "oci", r, "--public-key", keys + "/signing-key-pub.pem", "--identity", "x", "--identity-provider", "y"})
+            .exit_code == 2);
+  CHECK(cmd({"verify", "oci", "Bad/Ref", "--public-key", keys + "/signing-key-pub.pem"}).exit_code == 2);
+  testing::ProcessResult down = testing::run({bin, "digest", "oci", "127.0.0.1:" + std::to_string(testing::free_loopback_port()) + "/m:v1"});
+  CHECK(down.exit_code == 2);
+  CHECK_THAT(down.err, Catch::Contains("cannot connect"));
+}
