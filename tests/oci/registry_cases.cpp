@@ -3,15 +3,21 @@
 // Every attack of issue #14 is reproduced here: each must be refused naming the file or layer.
 #include <catch2/catch.hpp>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <thread>
 
 #include "crypto/encoding.h"
 #include "crypto/keys.h"
 #include "crypto/model_verify.h"
+#include "oci/auth.h"
 #include "oci/client.h"
 #include "oci/model_artifact.h"
 #include "registry_fixture.h"
 #include "test_support.h"
+#include "wait_until.h"
 
 using namespace modelgate;
 using namespace modelgate::oci;
@@ -500,4 +506,100 @@ TEST_CASE("the CLI pushes, digests, signs and verifies a model in a registry, an
   testing::ProcessResult down = testing::run({bin, "digest", "oci", "127.0.0.1:" + std::to_string(testing::free_loopback_port()) + "/m:v1"});
   CHECK(down.exit_code == 2);
   CHECK_THAT(down.err, Catch::Contains("cannot connect"));
+}
+
+namespace {
+
+// LyingRegistry is an HTTPS server that speaks just enough of the distribution API to test what
+// a real registry never does: token auth (a Bearer challenge and a token endpoint), and content
+// that does not match the digest asked for or the digest it claims.
+class LyingRegistry {
+ public:
+  explicit LyingRegistry(const RegistryFixture& certs, std::string realm_scheme = "https")
+      : server_((certs.dir() / "server.pem").c_str(), (certs.dir() / "server.key").c_str()) {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    const std::string realm = realm_scheme + "://127.0.0.1:" + std::to_string(port_) + "/token";
+    server_.Get("/token", [this](const httplib::Request& rq, httplib::Response& res) {
+      ++token_requests;
+      if (rq.get_header_value("Authorization") != basic_authorization(testing::kRegistryUser, testing::kRegistryPassword)) {
+        res.status = 401;
+        return;
+      }
+      res.set_content(R"({"token":"t0k"})", "application/json");
+    });
+    server_.Get(R"(/v2/m/manifests/(.+))", [realm](const httplib::Request& rq, httplib::Response& res) {
+      if (rq.get_header_value("Authorization") != "Bearer t0k") {
+        res.status = 401;
+        res.set_header("WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"lying\",scope=\"repository:m:pull\"");
+        return;
+      }
+      if (rq.matches[1] == "claims-other") {
+        res.set_header("Docker-Content-Digest", "sha256:" + std::string(64, 'e'));
+      }
+      res.set_content(R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})",
+                      "application/vnd.oci.image.manifest.v1+json");
+    });
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    REQUIRE(testing::wait_until([this] { return server_.is_running(); }, std::chrono::seconds(60)));
+  }
+  ~LyingRegistry() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::atomic<int> token_requests{0};
+
+ private:
+  httplib::SSLServer server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+std::unique_ptr<Client> lying_client(const RegistryFixture& reg, const LyingRegistry& lying) {
+  ClientOptions o;
+  o.ca_file = reg.ca_file();
+  o.credentials.add(lying.host(), Credential{testing::kRegistryUser, testing::kRegistryPassword, ""});
+  return std::move(Client::create(std::move(o))).value();
+}
+
+}  // namespace
+
+TEST_CASE("bearer token auth answers the challenge once, then reuses the token") {
+  RegistryFixture reg;  // for its CA and server certificate
+  REQUIRE(reg.ok());
+  LyingRegistry lying(reg);
+  std::unique_ptr<Client> client = lying_client(reg, lying);
+  Result<FetchedManifest> m = client->get_manifest(*parse_reference(lying.host() + "/m:v1"));
+  REQUIRE(m.ok());
+  CHECK(m->digest == sha256_digest(m->bytes));
+  REQUIRE(client->get_manifest(*parse_reference(lying.host() + "/m:v2")).ok());
+  CHECK(lying.token_requests == 1);
+}
+
+TEST_CASE("content that does not hash to the digest asked for, or claimed, is refused") {
+  RegistryFixture reg;
+  REQUIRE(reg.ok());
+  LyingRegistry lying(reg);
+  std::unique_ptr<Client> client = lying_client(reg, lying);
+  const std::string asked = "sha256:" + std::string(64, 'a');
+  Result<FetchedManifest> m = client->get_manifest(*parse_reference(lying.host() + "/m@" + asked));
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().code == Code::kMismatch);
+  CHECK_THAT(m.error().message, Catch::Contains("the registry sent content that does not match the digest"));
+  Result<FetchedManifest> claimed = client->get_manifest(*parse_reference(lying.host() + "/m:claims-other"));
+  REQUIRE_FALSE(claimed.ok());
+  CHECK(claimed.error().code == Code::kMismatch);
+  CHECK_THAT(claimed.error().message, Catch::Contains("but the registry claims \"sha256:eeee"));
+}
+
+TEST_CASE("a token realm that is not https gets no credentials") {
+  RegistryFixture reg;
+  REQUIRE(reg.ok());
+  LyingRegistry lying(reg, "http");
+  std::unique_ptr<Client> client = lying_client(reg, lying);
+  Result<FetchedManifest> m = client->get_manifest(*parse_reference(lying.host() + "/m:v1"));
+  REQUIRE_FALSE(m.ok());
+  CHECK(m.error().code == Code::kUntrusted);
+  CHECK_THAT(m.error().message, Catch::Contains("is not https"));
+  CHECK(lying.token_requests == 0);
 }
