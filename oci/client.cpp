@@ -76,22 +76,6 @@ Result<Url> parse_https_url(std::string_view url) {
   return u;
 }
 
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 std::string header_value(const httplib::Headers& h, const std::string& name) {
   auto it = h.find(name);  // httplib's Headers compare names case-insensitively
   return it == h.end() ? std::string() : it->second;
@@ -318,7 +302,7 @@ struct Client::Impl {
     MG_ASSIGN_OR_RETURN_CTX(Url url, parse_https_url(realm->second), "auth");
     std::string query;
     if (auto svc = ch.params.find("service"); svc != ch.params.end()) {
-      query += "service=" + url_encode(svc->second);
+      query += "service=" + crypto::url_encode(svc->second);
     }
     // The challenge's scope says what this request needs; ours is the same for our own calls.
     std::string want = scope;
@@ -326,7 +310,7 @@ struct Client::Impl {
       want = sc->second;
     }
     if (!want.empty()) {
-      query += std::string(query.empty() ? "" : "&") + "scope=" + url_encode(want);
+      query += std::string(query.empty() ? "" : "&") + "scope=" + crypto::url_encode(want);
     }
     Request tr;
     tr.method = "GET";

@@ -25,15 +25,13 @@ struct OciArgs {
 };
 
 int run_digest_oci(const OciArgs& a) {
-  Result<oci::Reference> ref = parse_ref_arg(a.ref);
-  if (!ref.ok()) {
-    return usage_error(ref.error().message);
+  std::optional<RegistrySession> session = open_registry(a.ref, a.registry);
+  if (!session) {
+    return kExitUsage;
   }
-  Result<std::unique_ptr<oci::Client>> client = make_registry_client(a.registry);
-  if (!client.ok()) {
-    return usage_error(client.error().message);
-  }
-  Result<oci::ModelArtifact> artifact = oci::fetch_model(**client, *ref);
+  const oci::Reference& ref = session->ref;
+  oci::Client& client = *session->client;
+  Result<oci::ModelArtifact> artifact = oci::fetch_model(client, ref);
   if (!artifact.ok()) {
     print_error(artifact.error().message);
     return registry_exit_code(artifact.error());
@@ -50,22 +48,20 @@ int run_digest_oci(const OciArgs& a) {
 }
 
 int run_push_oci(const OciArgs& a) {
-  Result<oci::Reference> ref = parse_ref_arg(a.ref);
-  if (!ref.ok()) {
-    return usage_error(ref.error().message);
+  std::optional<RegistrySession> session = open_registry(a.ref, a.registry);
+  if (!session) {
+    return kExitUsage;
   }
-  Result<std::unique_ptr<oci::Client>> client = make_registry_client(a.registry);
-  if (!client.ok()) {
-    return usage_error(client.error().message);
-  }
-  Result<std::string> digest = oci::push_model_dir(**client, a.dir, *ref);
+  const oci::Reference& ref = session->ref;
+  oci::Client& client = *session->client;
+  Result<std::string> digest = oci::push_model_dir(client, a.dir, ref);
   if (!digest.ok()) {
     print_error("cannot push: " + digest.error().message);
     return registry_exit_code(digest.error());
   }
-  oci::Reference pinned = ref->pinned();
+  oci::Reference pinned = ref.pinned();
   pinned.digest = *digest;
-  std::printf("Pushed %s\n  %s\n", ref->str().c_str(), pinned.str().c_str());
+  std::printf("Pushed %s\n  %s\n", ref.str().c_str(), pinned.str().c_str());
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
 #include "oci/docker_config.h"
 
@@ -54,6 +55,20 @@ Result<oci::Reference> parse_ref_arg(const std::string& ref) {
   }
   MG_ASSIGN_OR_RETURN_CTX(oci::Reference out, oci::parse_reference(r), "REF " + std::string(r.substr(0, 120)));
   return out;
+}
+
+std::optional<RegistrySession> open_registry(const std::string& ref, const RegistryFlags& flags) {
+  Result<oci::Reference> r = parse_ref_arg(ref);
+  if (!r.ok()) {
+    usage_error(r.error().message);
+    return std::nullopt;
+  }
+  Result<std::unique_ptr<oci::Client>> client = make_registry_client(flags);
+  if (!client.ok()) {
+    usage_error(client.error().message);
+    return std::nullopt;
+  }
+  return RegistrySession{std::move(r).value(), std::move(client).value()};
 }
 
 int registry_exit_code(const Error& e) {

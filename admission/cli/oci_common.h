@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -32,6 +33,16 @@ void add_registry_flags(CLI::App* sub, RegistryFlags& flags);
 
 // parse_ref_arg parses REF, with "oci://" accepted and dropped (KServe's spelling).
 [[nodiscard]] Result<oci::Reference> parse_ref_arg(const std::string& ref);
+
+// RegistrySession is a parsed REF and a client for it.
+struct RegistrySession {
+  oci::Reference ref;
+  std::unique_ptr<oci::Client> client;
+};
+
+// open_registry parses REF and builds the client from the flags; on failure it prints the usage
+// error and returns nullopt (exit kExitUsage).
+std::optional<RegistrySession> open_registry(const std::string& ref, const RegistryFlags& flags);
 
 // registry_exit_code is for errors fetching or pushing: a registry we cannot reach, find the
 // reference in or log in to is exit 2 (like a file that cannot be opened); kInternal 3; anything

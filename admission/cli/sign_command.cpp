@@ -102,20 +102,18 @@ int run_sign_oci(const SignArgs& a) {
   if (!signer) {
     return code;
   }
-  Result<oci::Reference> ref = parse_ref_arg(a.ref);
-  if (!ref.ok()) {
-    return usage_error(ref.error().message);
+  std::optional<RegistrySession> session = open_registry(a.ref, a.registry);
+  if (!session) {
+    return kExitUsage;
   }
-  Result<std::unique_ptr<oci::Client>> client = make_registry_client(a.registry);
-  if (!client.ok()) {
-    return usage_error(client.error().message);
-  }
-  Result<oci::ModelArtifact> artifact = oci::fetch_model(**client, *ref);
+  const oci::Reference& ref = session->ref;
+  oci::Client& client = *session->client;
+  Result<oci::ModelArtifact> artifact = oci::fetch_model(client, ref);
   if (!artifact.ok()) {
     print_error("cannot sign: " + artifact.error().message);
     return registry_exit_code(artifact.error());
   }
-  Result<oci::SignedOciModel> s = oci::sign_model_artifact(**client, *artifact, *signer);
+  Result<oci::SignedOciModel> s = oci::sign_model_artifact(client, *artifact, *signer);
   if (!s.ok()) {
     print_error("cannot sign: " + s.error().message);
     return registry_exit_code(s.error());

@@ -141,15 +141,13 @@ int run_verify_oci(const VerifyArgs& a) {
   if (!method.ok()) {
     return usage_error(method.error().message);
   }
-  Result<oci::Reference> ref = parse_ref_arg(a.ref);
-  if (!ref.ok()) {
-    return usage_error(ref.error().message);
+  std::optional<RegistrySession> session = open_registry(a.ref, a.registry);
+  if (!session) {
+    return kExitUsage;
   }
-  Result<std::unique_ptr<oci::Client>> client = make_registry_client(a.registry);
-  if (!client.ok()) {
-    return usage_error(client.error().message);
-  }
-  Result<oci::ModelArtifact> artifact = oci::fetch_model(**client, *ref);
+  const oci::Reference& ref = session->ref;
+  oci::Client& client = *session->client;
+  Result<oci::ModelArtifact> artifact = oci::fetch_model(client, ref);
   if (!artifact.ok()) {
     const int code = registry_exit_code(artifact.error());
     if (code == kExitFailed) {
@@ -159,7 +157,7 @@ int run_verify_oci(const VerifyArgs& a) {
     print_error(artifact.error().message);
     return code;
   }
-  print_check("registry: " + ref->str() + " is " + *artifact->ref.digest + " (" + std::to_string(artifact->pack.layers.size()) +
+  print_check("registry: " + ref.str() + " is " + *artifact->ref.digest + " (" + std::to_string(artifact->pack.layers.size()) +
               " layers)");
   oci::OciVerifyOptions options;
   for (const std::string& p : a.ignore_paths) {
@@ -173,7 +171,7 @@ int run_verify_oci(const VerifyArgs& a) {
   options.verify.allow_unsafe_expired_certificate = a.allow_unsafe_expired_certificate;
   options.verify.on_check = print_check;
   options.verify.on_warning = print_warning;
-  Result<oci::VerifiedOciModel> v = oci::verify_model_artifact(**client, *artifact, *method, options);
+  Result<oci::VerifiedOciModel> v = oci::verify_model_artifact(client, *artifact, *method, options);
   if (!v.ok()) {
     const Error& e = v.error();
     if (e.code == Code::kIo || e.code == Code::kDeadline) {
