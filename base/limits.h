@@ -213,3 +213,29 @@ inline constexpr std::size_t kMaxKubeNameBytes = 253;
 inline constexpr std::size_t kMaxKubeFieldBytes = 4096;
 
 }  // namespace modelgate::limits
+
+namespace modelgate::limits {
+
+// --- OCI registry client (oci/) ---------------------------------------------------------------
+// One image manifest or index: distribution and most registries refuse manifests over 4 MiB, and
+// a ModelPack manifest of kMaxOciLayers layers is ~2.5 MiB, so 4 MiB holds every real one.
+inline constexpr std::size_t kMaxOciManifestBytes = 4u << 20;
+// Layers in one ModelPack manifest: one per model file; 10k files is far past real models (a
+// 1T-parameter checkpoint is < 2k safetensors shards) and keeps a manifest walk cheap.
+inline constexpr std::size_t kMaxOciLayers = 10'000;
+// Descriptors in a referrers index (signatures, attestations, SBOMs of one manifest).
+inline constexpr std::size_t kMaxOciReferrers = 1000;
+// A bearer-token response and a Docker config.json (both tiny in practice).
+inline constexpr std::size_t kMaxOciTokenResponseBytes = 1u << 20;
+inline constexpr std::size_t kMaxOciDockerConfigBytes = 1u << 20;
+// An error body or other small response kept for its message.
+inline constexpr std::size_t kMaxOciErrorBodyBytes = 64u << 10;
+// One reference string (distribution caps repository names at 255; tags at 128; a digest 71).
+inline constexpr std::size_t kMaxOciReferenceBytes = 512;
+// Tags listed from one repository.
+inline constexpr std::size_t kMaxOciTags = 10'000;
+// Manifests and blobs kept in the client's digest cache (they are immutable; a cache hit needs
+// no network), in bytes.
+inline constexpr std::size_t kMaxOciCacheBytes = 64u << 20;
+
+}  // namespace modelgate::limits

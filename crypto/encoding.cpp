@@ -1,5 +1,7 @@
 #include "crypto/encoding.h"
 
+#include <cctype>
+
 #include <openssl/crypto.h>
 
 #include <array>
@@ -40,6 +42,23 @@ constexpr std::array<std::int8_t, 256> make_b64_table() {
 constexpr auto kB64Table = make_b64_table();
 
 }  // namespace
+
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {
   std::string s;

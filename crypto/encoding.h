@@ -24,6 +24,10 @@ bool is_lower_hex(std::string_view s);
 // base64_encode returns standard base64 with padding (proto3 JSON `bytes`).
 std::string base64_encode(std::span<const std::uint8_t> bytes);
 
+// url_encode percent-encodes everything outside RFC 3986's unreserved set (query values: continue
+// tokens, label selectors, token-endpoint scopes). Pure.
+std::string url_encode(std::string_view s);
+
 // base64_decode accepts the standard and URL-safe alphabets, with or without padding, and skips
 // CR/LF (sigstore_verify.md §1). Anything else — other whitespace, '!' , misplaced '=', non-zero
 // trailing bits, a 1-char final group — is kMalformed. Output is bounded by `max_bytes` (kLimit).

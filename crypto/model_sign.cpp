@@ -180,8 +180,24 @@ Result<SignedModelBundle> sign_model(const fs::path& model_path, const fs::path&
                                         "cannot be verified)");
   }
 
+  return sign_manifest(std::move(manifest), config.ignore_paths, signer);
+}
+
+Result<SignedModelBundle> sign_manifest(Manifest manifest, const std::vector<std::string>& recorded_ignores,
+                                        const ModelSigner& signer) {
+  MG_TRY(check_signer(signer));
+  if (manifest.resources.empty()) {
+    return make_error(Code::kMalformed, "model: nothing to sign (no files after ignores; an empty model "
+                                        "cannot be verified)");
+  }
+  std::vector<std::string> names;
+  names.reserve(manifest.resources.size());
+  for (const Resource& r : manifest.resources) {
+    names.push_back(r.name);
+  }
+  MG_TRY_CTX(check_signature_size(names, manifest.config.hash_type), "model");
   SignedModelBundle out;
-  out.payload = build_statement_payload(manifest, config.ignore_paths);
+  out.payload = build_statement_payload(manifest, recorded_ignores);
   out.root_digest = manifest.root_digest();
 
   MG_ASSIGN_OR_RETURN(out.bundle_json, sign_statement_bundle(out.payload, signer));

@@ -67,4 +67,12 @@ std::size_t statement_size_floor(const std::vector<std::string>& names, HashType
                                                    const std::filesystem::path& signature_path,
                                                    const ModelSigner& signer, const SignOptions& options);
 
+// sign_manifest signs a manifest the caller already made (an OCI manifest's raw layers, whose
+// digests are the files' SHA-256: oci/modelpack.h) as sign_model signs a hashed directory:
+// resources must be in canonical order, `recorded_ignores` are written as the serialization's
+// ignore_paths (sorted). Nothing is read from disk. Errors: kMalformed (no resources), kLimit (a
+// statement or bundle verification could not read), sign_statement_bundle's. Thread-safe.
+[[nodiscard]] Result<SignedModelBundle> sign_manifest(Manifest manifest, const std::vector<std::string>& recorded_ignores,
+                                                      const ModelSigner& signer);
+
 }  // namespace modelgate::crypto

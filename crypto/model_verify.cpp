@@ -141,9 +141,17 @@ class ModelVerifierImpl {
       sig_label_ = "signature";
     }
   }
+  ModelVerifierImpl(std::string_view label, const VerifyMethod& method, const ModelVerifyOptions& options)
+      : model_path_(no_path_), signature_path_(no_path_), method_(method), options_(options), sig_label_(label) {}
 
   Result<VerifiedModel> run() {
     MG_ASSIGN_OR_RETURN_CTX(std::string json, read_signature_file(signature_path_), sig_label_);
+    return run_json(json, [this](const SignedModel& s) { return hash_local(s); });
+  }
+
+  // run_json verifies the bundle `json`, then compares what it signed with the manifest `local`
+  // makes for it (a directory hashed, or digests a caller already trusts).
+  Result<VerifiedModel> run_json(std::string_view json, const std::function<Result<Manifest>(const SignedModel&)>& local_of) {
     MG_ASSIGN_OR_RETURN_CTX(Bundle bundle, parse_bundle(json), sig_label_ + ": bundle");
     check("bundle: " + bundle.media_type + " (" + std::to_string(json.size()) + " bytes)");
 
@@ -172,7 +180,7 @@ class ModelVerifierImpl {
     }
     describe_statement(signed_model);
 
-    Result<Manifest> hashed = hash_local(signed_model);
+    Result<Manifest> hashed = local_of(signed_model);
     if (!hashed.ok()) {
       // A list that differs from the signed one (found before hashing) is a mismatch like any other.
       if (hashed.error().code == Code::kMismatch) {
@@ -328,6 +336,7 @@ class ModelVerifierImpl {
     return hash_model(model_path_, config, hash);
   }
 
+  static inline const fs::path no_path_{};
   const fs::path& model_path_;
   const fs::path& signature_path_;
   const VerifyMethod& method_;
@@ -344,6 +353,13 @@ Result<VerifiedModel> verify_model(const fs::path& model_path, const fs::path& s
                                    const VerifyMethod& method, const ModelVerifyOptions& options) {
   ModelVerifierImpl impl(model_path, signature_path, method, options);
   return impl.run();
+}
+
+Result<VerifiedModel> verify_model_listing(std::string_view bundle_json, std::string_view label,
+                                           const std::function<Result<Manifest>(const SignedModel&)>& local_of,
+                                           const VerifyMethod& method, const ModelVerifyOptions& options) {
+  ModelVerifierImpl impl(label, method, options);
+  return impl.run_json(bundle_json, local_of);
 }
 
 }  // namespace modelgate::crypto

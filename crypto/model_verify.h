@@ -104,4 +104,15 @@ class VerifiedModel {
                                                  const std::filesystem::path& signature_path,
                                                  const VerifyMethod& method, const ModelVerifyOptions& options);
 
+// verify_model_listing is verify_model for a model whose file digests the caller already holds
+// (an OCI manifest's raw layers: oci/modelpack.h): it verifies `bundle_json` exactly as
+// verify_model does, then asks `local_of` for the local manifest given what was signed (so the
+// caller can apply the recorded serialization and ignore paths, or refuse one it cannot match),
+// and requires compare_manifest to find no difference. `label` names the signature in messages.
+// Errors: verify_model's; an error from `local_of` is returned with context "model" (kMismatch as
+// is). Thread-safe.
+[[nodiscard]] Result<VerifiedModel> verify_model_listing(std::string_view bundle_json, std::string_view label,
+                                                         const std::function<Result<Manifest>(const SignedModel&)>& local_of,
+                                                         const VerifyMethod& method, const ModelVerifyOptions& options);
+
 }  // namespace modelgate::crypto

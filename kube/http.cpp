@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "base/limits.h"
+#include "crypto/encoding.h"
 
 namespace modelgate::kube {
 
@@ -267,21 +268,6 @@ Result<void> LineSplitter::feed(std::string_view data, const std::function<Resul
   return ok_status();
 }
 
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
+std::string url_encode(std::string_view s) { return crypto::url_encode(s); }
 
 }  // namespace modelgate::kube

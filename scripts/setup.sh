@@ -17,6 +17,7 @@ PACKAGES=(
   curl jq                       # the demo talks to the webhook as the apiserver would
   python3                       # makes the fuzz seed corpora from ../shared/vectors at test time
   ccache                        # test.sh: the plain build and the image build share one compiler cache
+  docker-registry apache2-utils # a real OCI registry (distribution 2.8) + htpasswd for tests/oci
 )
 
 missing=()

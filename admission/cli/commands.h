@@ -31,5 +31,8 @@ void register_attest(CLI::App& app, Runner& run);
 void register_review(CLI::App& app, Runner& run);
 void register_serve(CLI::App& app, Runner& run);
 void register_evidence(CLI::App& app, Runner& run);
+void register_push(CLI::App& app, Runner& run);
+// add_digest_oci adds `digest oci REF` under `digest` (oci_command.cpp) and returns it.
+CLI::App* add_digest_oci(CLI::App* digest, Runner& run);
 
 }  // namespace modelgate::cli

@@ -101,6 +101,9 @@ nlohmann::ordered_json manifest_json(const Manifest& m) {
 }
 
 int run_digest(const DigestArgs& a) {
+  if (a.model.empty()) {
+    return fail(kExitUsage, "MODEL is required (or `digest oci REF`)");
+  }
   SerializationConfig config;
   auto hash = parse_hash_type(a.hash);
   if (!hash.ok()) {
@@ -182,14 +185,19 @@ int run_digest(const DigestArgs& a) {
 void register_digest(CLI::App& app, Runner& run) {
   auto args = std::make_shared<DigestArgs>();
   CLI::App* sub = app.add_subcommand("digest", "print a model's root digest (sha256:<hex>) as model_signing computes it");
-  sub->add_option("model", args->model, "model directory or file")->required();
+  // Not required here: `digest oci REF` has its own argument; run_digest checks MODEL.
+  sub->add_option("model", args->model, "model directory or file");
   add_model_selection_flags(sub, args->ignore_paths, args->ignore_git_paths, args->allow_symlinks,
                             "hash a symlink to a file with its target's bytes under the link's name");
   CLI::Option* shard = sub->add_option("--shard-size", args->shard_size, "hash in shards of N bytes (shards mode)");
   sub->add_option("--hash", args->hash, "per-file hash: sha256 (default) or blake2b");
   sub->add_flag("--json", args->json, "print the whole manifest as JSON");
   sub->add_option("--threads", args->threads, "hashing threads (default: all cores)");
-  sub->callback([args, shard, &run] {
+  CLI::App* oci = add_digest_oci(sub, run);
+  sub->callback([args, shard, oci, &run] {
+    if (oci->parsed()) {
+      return;  // `digest oci REF`: its own callback set `run`
+    }
     args->shard_size_given = shard->count() > 0;
     run = [args] { return run_digest(*args); };
   });

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   register_policy(app, run);
   register_attest(app, run);
   register_evidence(app, run);
+  register_push(app, run);
   register_review(app, run);
   register_serve(app, run);
   try {

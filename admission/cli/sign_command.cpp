@@ -1,6 +1,7 @@
 // sign_command.cpp: `modelgate sign {key|certificate} MODEL --private-key K.pem ...`: write an
 // OpenSSF model_signing signature (Sigstore bundle v0.3) that upstream's verifier accepts
-// (model_sign.h). stdout: where the signature went and the root digest.
+// (model_sign.h); `modelgate sign oci REF ...` signs a ModelPack model in a registry from its layer
+// digests and pushes the signature as a referrer. stdout: where the signature went and the root digest.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
@@ -15,11 +16,13 @@
 
 #include "admission/cli/cli_common.h"
 #include "admission/cli/commands.h"
+#include "admission/cli/oci_common.h"
 #include "crypto/encoding.h"
 #include "crypto/keys.h"
 #include "crypto/model_sign.h"
 #include "crypto/model_signature.h"
 #include "crypto/x509.h"
+#include "oci/model_artifact.h"
 
 namespace modelgate::cli {
 
@@ -43,25 +46,36 @@ struct SignArgs {
   std::uint64_t shard_size = 0;  // 0 = files mode
   std::string hash = "sha256";
   std::size_t threads = 0;
+  // oci: REF, and the registry flags
+  bool oci = false;
+  std::string ref;
+  RegistryFlags registry;
 };
 
-int run_sign(const SignArgs& a) {
+// build_signer loads the key (and certificates): nullopt after printing a usage error, whose exit
+// code is left in `exit_code`.
+std::optional<ModelSigner> build_signer(const SignArgs& a, int* exit_code) {
+  *exit_code = kExitUsage;
   auto key = load_private_key_file(a.private_key, a.password);
   if (!key.ok()) {
-    return usage_error("--private-key " + key.error().message);
+    usage_error("--private-key " + key.error().message);
+    return std::nullopt;
   }
   std::optional<ModelSigner> signer;
   if (a.certificate) {
     auto leaf = load_certificates_file(a.signing_certificate);
     if (!leaf.ok()) {
-      return usage_error("--signing-certificate " + leaf.error().message);
+      usage_error("--signing-certificate " + leaf.error().message);
+      return std::nullopt;
     }
     if (leaf.value().size() != 1) {
-      return usage_error("--signing-certificate " + a.signing_certificate + ": expected exactly one certificate");
+      usage_error("--signing-certificate " + a.signing_certificate + ": expected exactly one certificate");
+      return std::nullopt;
     }
     auto chain = load_certificate_flags("--certificate-chain", a.certificate_chain);
     if (!chain.ok()) {
-      return usage_error(chain.error().message);
+      usage_error(chain.error().message);
+      return std::nullopt;
     }
     signer.emplace(CertificateSigner{key.value(), leaf.value()[0], std::move(chain).value()});
   } else {
@@ -71,10 +85,54 @@ int run_sign(const SignArgs& a) {
     // A key the format cannot carry is a usage error, found before a model is read. Model
     // signatures are ECDSA only: OMS v1.0 and upstream model_signing verify nothing else.
     const Error& e = usable.error();
-    return usage_error((e.code == Code::kUnsupported ? "--private-key: " : "--signing-certificate: ") + e.message +
-                       (e.code == Code::kUnsupported ? "; model signatures must verify under upstream model_signing, "
-                                                       "which accepts only ECDSA"
-                                                     : ""));
+    usage_error((e.code == Code::kUnsupported ? "--private-key: " : "--signing-certificate: ") + e.message +
+                (e.code == Code::kUnsupported ? "; model signatures must verify under upstream model_signing, "
+                                                "which accepts only ECDSA"
+                                              : ""));
+    return std::nullopt;
+  }
+  return signer;
+}
+
+// run_sign_oci signs a ModelPack model in a registry from its layer digests (no blob pulled) and
+// pushes the bundle as a referrer of the manifest.
+int run_sign_oci(const SignArgs& a) {
+  int code = kExitUsage;
+  std::optional<ModelSigner> signer = build_signer(a, &code);
+  if (!signer) {
+    return code;
+  }
+  std::optional<RegistrySession> session = open_registry(a.ref, a.registry);
+  if (!session) {
+    return kExitUsage;
+  }
+  const oci::Reference& ref = session->ref;
+  oci::Client& client = *session->client;
+  Result<oci::ModelArtifact> artifact = oci::fetch_model(client, ref);
+  if (!artifact.ok()) {
+    print_error("cannot sign: " + artifact.error().message);
+    return registry_exit_code(artifact.error());
+  }
+  Result<oci::SignedOciModel> s = oci::sign_model_artifact(client, *artifact, *signer);
+  if (!s.ok()) {
+    print_error("cannot sign: " + s.error().message);
+    return registry_exit_code(s.error());
+  }
+  std::fprintf(stderr, "check: signed %zu layer digests (%llu bytes of model, none pulled)\n",
+               s->bundle.manifest.resources.size(), static_cast<unsigned long long>(s->bundle.manifest.total_bytes));
+  std::printf("Signature pushed to %s as a referrer of %s\n", s->signature_digest.c_str(), artifact->ref.pinned().str().c_str());
+  std::printf("  root digest: sha256:%s\n", to_hex(s->bundle.root_digest).c_str());
+  return kExitOk;
+}
+
+int run_sign(const SignArgs& a) {
+  if (a.oci) {
+    return run_sign_oci(a);
+  }
+  int code = kExitUsage;
+  std::optional<ModelSigner> signer = build_signer(a, &code);
+  if (!signer) {
+    return code;
   }
   if (!a.store.empty() && !a.signature.empty()) {
     return usage_error("give --signature or --store, not both");
@@ -124,7 +182,8 @@ int run_sign(const SignArgs& a) {
   }
   if (!a.store.empty()) {
     // Where the webhook looks for a second signer's signature: STORE/sha256/<root>/ (evidence.h).
-    const PrivateKey& k = key.value();
+    const PrivateKey& k = std::holds_alternative<KeySigner>(*signer) ? std::get<KeySigner>(*signer).private_key
+                                                                     : std::get<CertificateSigner>(*signer).private_key;
     signature = fs::path(a.store) / "sha256" / to_hex(signed_bundle.value().root_digest) /
                 ("signature-" + public_key_hint(k.public_key()).substr(0, 12) + ".json");
     std::error_code mk;
@@ -189,6 +248,25 @@ void register_sign(CLI::App& app, Runner& run) {
       ->allow_extra_args(false);
   cert->callback([args, &run] {
     args->certificate = true;
+    run = [args] { return run_sign(*args); };
+  });
+
+  CLI::App* oci = sign->add_subcommand("oci", "sign a ModelPack model in a registry from its layer digests (no blob "
+                                              "pulled) and push the signature as a referrer");
+  oci->add_option("ref", args->ref, "registry/repository[:tag][@sha256:...]")->required();
+  oci->add_option("--private-key,--private_key", args->private_key, "PEM private key: ECDSA P-256/384/521 only (OMS v1.0)")
+      ->required();
+  oci->add_option("--password", args->password, "password of an encrypted private key");
+  CLI::Option* leaf = oci->add_option("--signing-certificate,--signing_certificate", args->signing_certificate,
+                                      "PEM certificate of the private key (certificate method)");
+  oci->add_option("--certificate-chain,--certificate_chain", args->certificate_chain,
+                  "PEM file of intermediate certificates to include (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false);
+  add_registry_flags(oci, args->registry);
+  oci->callback([args, leaf, &run] {
+    args->oci = true;
+    args->certificate = leaf->count() > 0;
     run = [args] { return run_sign(*args); };
   });
 }
