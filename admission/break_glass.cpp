@@ -73,7 +73,11 @@ BreakGlassCheck check_break_glass(const policy::BreakGlass& bg, const Workload& 
   out.state = BreakGlassState::kRefused;
   out.reason = *value;
   auto expires = annotation(w, policy::kBreakGlassExpiresAnnotation);
-  const bool carried = old != nullptr && annotation(*old, bg.annotation.value) == value &&
+  // Carried: the same override on an object whose readable models did not change. An UPDATE that
+  // points the overridden workload at other bytes is a new override, judged as this user's.
+  const bool same_models = old != nullptr && old->pod.has_value() == w.pod.has_value() &&
+                           (!w.pod || model_relevant_equal(*old->pod, *w.pod));
+  const bool carried = same_models && annotation(*old, bg.annotation.value) == value &&
                        annotation(*old, policy::kBreakGlassExpiresAnnotation) == expires;
   const bool controller = who.operation == Operation::kCreate && is_workload_controller(who.username);
   const bool user_ok =
@@ -110,12 +114,15 @@ BreakGlassCheck check_break_glass(const policy::BreakGlass& bg, const Workload& 
       out.message = exp_key + " is " + quote(*expires) + ", not an RFC 3339 time such as 2026-12-04T18:00:00Z";
       return out;
     }
-    if (*t <= now) {
+    // Compared in whole seconds: a far-future expiry (year 2262 and later) must not overflow the
+    // nanosecond clock into the past.
+    const auto now_s = std::chrono::floor<std::chrono::seconds>(now);
+    if (*t <= now_s) {
       out.token = "break_glass.expired";
       out.message = "the override expired at " + *expires + "; renew it or fix the model";
       return out;
     }
-    if (bg.max_duration && *t - now > bg.max_duration->value) {
+    if (bg.max_duration && *t - now_s > bg.max_duration->value) {
       out.token = "break_glass.expiry_too_far";
       out.message = exp_key + " " + quote(*expires) + " lies more than " + human_duration(bg.max_duration->value) +
                     " ahead (breakGlass.maxDuration)";

@@ -46,7 +46,10 @@ struct BreakGlassCheck {
 bool is_workload_controller(std::string_view username);
 
 // check_break_glass judges `policy`'s break-glass for `workload` (annotations on the object or its
-// pod template), with `old` the object before an UPDATE (nullptr otherwise), at `now`. Pure.
+// pod template), with `old` the object before an UPDATE whose override was judged under this
+// policy (nullptr otherwise: a CREATE, or an old object outside the policy's scope), at `now`. An
+// override is carried from `old` only when its value and expiry are unchanged and so are the
+// models the pod template can read (model_relevant_equal). Pure.
 BreakGlassCheck check_break_glass(const policy::BreakGlass& policy, const Workload& workload, const Workload* old,
                                   const Requester& requester, std::chrono::system_clock::time_point now);
 

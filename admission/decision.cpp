@@ -45,7 +45,11 @@ Decision decide_admission(const std::string& uid, const Workload& workload, cons
   auto glass_for = [&](const policy::CompiledPolicy* p) -> const BreakGlassCheck& {
     auto it = glass_checks.find(p);
     if (it == glass_checks.end()) {
-      it = glass_checks.emplace(p, check_break_glass(p->policy->break_glass, workload, ctx.old, ctx.requester, ctx.now))
+      const bool judged_before =
+          std::find(ctx.old_matched.begin(), ctx.old_matched.end(), p) != ctx.old_matched.end();
+      it = glass_checks
+               .emplace(p, check_break_glass(p->policy->break_glass, workload, judged_before ? ctx.old : nullptr,
+                                             ctx.requester, ctx.now))
                .first;
     }
     return it->second;

@@ -50,6 +50,9 @@ struct DecisionContext {
   const Workload* old = nullptr;
   std::chrono::system_clock::time_point now{};
   std::vector<const policy::CompiledPolicy*> matched;
+  // old_matched: of `matched`, the policies whose scope the old object (UPDATE) was in; only their
+  // overrides can be carried from it (an override placed out of scope was never judged).
+  std::vector<const policy::CompiledPolicy*> old_matched;
 };
 
 // decide_admission combines `verdicts` and `problems` (from find_model_refs) for `workload` into a

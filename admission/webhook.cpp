@@ -363,7 +363,9 @@ class WebhookImpl {
       auto o = extract_workload(req.kind, *req.old_object);
       if (o.ok() && o->pod) {
         old = std::move(o).value();
-        if (model_relevant_equal(*old->pod, *workload->pod) &&
+        // Skipped only when nothing that decides what runs, or which policies judge it, changed: a
+        // label change can bring the object into a policy's scope (match.labels), so it is judged.
+        if (model_relevant_equal(*old->pod, *workload->pod) && old->pod->labels == workload->pod->labels &&
             break_glass_annotations_equal(*old, *workload, break_glass_keys(*set))) {
           skip_reason = "update_not_model_relevant";
           return finish(resp);
@@ -396,6 +398,15 @@ class WebhookImpl {
     ctx.now = config_.now != 0 ? std::chrono::system_clock::time_point(std::chrono::seconds(config_.now))
                                : std::chrono::system_clock::now();
     ctx.matched = refs.matched;
+    if (old) {
+      // An override is carried from the old object only where the old object was in the policy's
+      // scope, i.e. where its override was judged when it was placed.
+      for (const policy::CompiledPolicy* p : refs.matched) {
+        if (policy_matches(*p->policy, req.namespace_name, old->pod->labels)) {
+          ctx.old_matched.push_back(p);
+        }
+      }
+    }
     Decision d = decide_admission(req.uid, *workload, verdicts, refs.problems, ctx);
     decision = d.summary.decision;
     summary = d.summary;

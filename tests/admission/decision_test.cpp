@@ -182,6 +182,7 @@ TEST_CASE("an UPDATE that keeps an admitted override is honoured; one that chang
   c.workload.annotations["modelgate.dev/break-glass"] = "INC-9";
   c.ctx.requester.operation = Operation::kUpdate;
   c.ctx.old = &old;
+  c.ctx.old_matched = {c.ref.policy};  // the old object was in scope: its override was judged
   CHECK(c.decide().response.allowed);
   c.workload.annotations["modelgate.dev/break-glass"] = "INC-10";
   Decision d = c.decide();
@@ -212,4 +213,53 @@ TEST_CASE("an unauthorised break-glass is refused even when every model passes",
   Case c("enforce", "  breakGlass: {allowed: true, allowedUsers: [oncall@acme.com]}\n");
   c.workload.annotations["modelgate.dev/break-glass"] = "INC-1";
   CHECK_FALSE(c.decide(policy::RuleStatus::kPass).response.allowed);
+}
+
+// --- Found by the attacker pass over #12 -------------------------------------------------------
+
+TEST_CASE("an UPDATE by an unauthorised user that keeps the override but changes the model is refused",
+          "[admission][decision][gate]") {
+  Case c("enforce", "  breakGlass: {allowed: true, allowedUsers: [oncall@acme.com]}\n");
+  c.workload.pod->volumes.push_back(Volume{});
+  c.workload.pod->volumes.back().name = "weights";
+  c.workload.pod->containers.push_back(Container{});
+  c.workload.pod->containers.back().mounts.push_back(VolumeMount{"weights", "/m", "approved", "", "", true});
+  c.workload.annotations["modelgate.dev/break-glass"] = "INC-9";
+  Workload old = c.workload;  // as on-call admitted it
+  c.workload.pod->containers.back().mounts.back().sub_path = "tampered";
+  c.ctx.requester.operation = Operation::kUpdate;
+  c.ctx.old = &old;
+  c.ctx.old_matched = {c.ref.policy};
+  Decision d = c.decide();
+  CHECK_FALSE(d.response.allowed);
+  CHECK_THAT(d.response.message, Catch::Contains("user \"alice@acme.com\" may not override"));
+  // The same UPDATE without the model change keeps the override.
+  c.workload.pod->containers.back().mounts.back().sub_path = "approved";
+  CHECK(c.decide().response.allowed);
+}
+
+TEST_CASE("an override placed while the object was outside the policy's scope is not carried into it",
+          "[admission][decision][gate]") {
+  Case c("enforce", "  breakGlass: {allowed: true, allowedUsers: [oncall@acme.com]}\n");
+  c.workload.annotations["modelgate.dev/break-glass"] = "self-service";
+  Workload old = c.workload;
+  c.ctx.requester.operation = Operation::kUpdate;
+  c.ctx.old = &old;
+  c.ctx.old_matched = {};  // e.g. the label that brings it into scope was just added
+  CHECK_FALSE(c.decide().response.allowed);
+  c.ctx.old_matched = {c.ref.policy};
+  CHECK(c.decide().response.allowed);
+}
+
+TEST_CASE("an expiry centuries ahead is too far, not wrapped into the past of a nanosecond clock",
+          "[admission][decision][gate]") {
+  Case c("enforce", "  breakGlass: {allowed: true, allowedUsers: [alice@acme.com], maxDuration: 24h}\n");
+  c.workload.annotations["modelgate.dev/break-glass"] = "INC-1";
+  for (const char* far : {"2611-06-22T11:34:33Z", "2262-04-12T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+    c.workload.annotations["modelgate.dev/break-glass-expires"] = far;
+    Decision d = c.decide();
+    INFO(far);
+    CHECK_FALSE(d.response.allowed);
+    CHECK_THAT(d.response.message, Catch::Contains("more than 1d ahead"));
+  }
 }
