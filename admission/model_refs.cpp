@@ -1,6 +1,7 @@
 #include "admission/model_refs.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <set>
 #include <system_error>
@@ -93,7 +94,10 @@ Claim claim(const policy::Source& s, const Volume& v, const std::string& eff) {
       }
     }
   } else if (const auto* csi = std::get_if<policy::CsiSource>(&s.volume)) {
-    if (v.source == VolumeSource::kCsi && v.driver == csi->driver.value) {
+    // Exactly the listed attributes: an unlisted one (a driver option such as a sub-directory or
+    // mount flags) can change what the driver serves while the webhook reads the listed storage.
+    if (v.source == VolumeSource::kCsi && v.driver == csi->driver.value &&
+        v.attributes.size() == csi->volume_attributes.size()) {
       for (const auto& [k, want] : csi->volume_attributes) {
         auto it = v.attributes.find(k.value);
         if (it == v.attributes.end() || it->second != want.value) {
@@ -125,13 +129,33 @@ std::string describe_volume(const Volume& v) {
 
 // One mount of one container as the overlay check sees it.
 struct SeenMount {
-  std::string key;       // normalised mountPath + "/" ("/" for the root): prefixes are subtrees
+  std::string key;       // overlay_key(mountPath) + "/" ("/" for the root): prefixes are subtrees
   std::string identity;  // volume name + NUL + effective path: "the same bytes"
   std::string volume;
   std::string mount_path;
   std::size_t ref_index = 0;
   bool is_model = false;
+  bool writable = false;  // its content can be written from the pod (an emptyDir, a writable mount)
 };
+
+// overlay_key is the form in which two mount paths are compared for overlays: normalised, with
+// "\\" read as "/", a Windows drive ("C:") dropped and letters folded to lower case, because the
+// Windows kubelet resolves "\\models\\m" and "C:/Models/M" to one directory. On Linux this only
+// makes the check stricter (two paths that differ by case count as nested). nullopt when unusable.
+std::optional<std::string> overlay_key(std::string_view mount_path, std::string& why) {
+  std::string p(mount_path);
+  std::replace(p.begin(), p.end(), '\\', '/');
+  if (p.size() >= 2 && p[1] == ':' && std::isalpha(static_cast<unsigned char>(p[0])) != 0) {
+    p.erase(0, 2);
+  }
+  for (char& ch : p) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  if (p.empty() || p.front() != '/') {
+    p.insert(p.begin(), '/');
+  }
+  return policy::names::normalize_absolute_path(p, why);
+}
 
 // PolicyScan resolves one pod against one matched policy.
 class PolicyScan {
@@ -294,8 +318,7 @@ class PolicyScan {
 
   void mount(const Container& c, const VolumeMount& m, const Volume& v, std::vector<SeenMount>& seen) {
     std::string why;
-    const std::string raw_mp = (!m.mount_path.empty() && m.mount_path.front() == '/') ? m.mount_path : "/" + m.mount_path;
-    auto mp = policy::names::normalize_absolute_path(raw_mp, why);
+    auto mp = overlay_key(m.mount_path, why);
     if (!mp) {
       problem(v.name, c.name, "mount.bad_mount_path",
               "container " + quote(c.name) + " mounts volume " + quote(v.name) + " at mountPath " + quote(m.mount_path) +
@@ -305,7 +328,8 @@ class PolicyScan {
     SeenMount sm;
     sm.key = *mp == "/" ? "/" : *mp + "/";
     sm.volume = v.name;
-    sm.mount_path = *mp;
+    sm.mount_path = sanitize_for_user(m.mount_path);
+    sm.writable = v.kind == "emptyDir" || !(m.read_only || v.read_only);
     if (!m.sub_path_expr.empty()) {
       if (p_.other_volumes.allows(v.kind)) {
         sm.identity = v.name + '\0' + "expr:" + m.sub_path_expr;
@@ -414,35 +438,75 @@ class PolicyScan {
   // key, every subtree is a contiguous run (key = path + "/"), so one sweep with a stack of the
   // enclosing model mounts finds every overlay in O(m log m).
   void check_overlays(const Container& c, std::vector<SeenMount>& seen) {
+    const bool reads_model = std::any_of(seen.begin(), seen.end(), [](const SeenMount& m) { return m.is_model; });
+    if (!reads_model) {
+      return;
+    }
+    if (!c.termination_message_path.empty()) {
+      // The kubelet bind-mounts a fresh file the container can write at terminationMessagePath.
+      std::string why;
+      if (auto key = overlay_key(c.termination_message_path, why)) {
+        SeenMount t;
+        t.key = *key + "/";
+        t.volume = "(terminationMessagePath)";
+        t.mount_path = sanitize_for_user(c.termination_message_path);
+        t.identity = std::string(1, '\0');
+        t.writable = true;
+        seen.push_back(std::move(t));
+      }
+    }
     std::sort(seen.begin(), seen.end(), [](const SeenMount& a, const SeenMount& b) {
       if (a.key != b.key) {
         return a.key < b.key;
       }
       return a.is_model && !b.is_model;  // at one path the model first: the other is the overlay
     });
-    std::vector<const SeenMount*> stack;
+    // One sweep: sorted by key, a subtree is a contiguous run. Each stack entry knows the nearest
+    // model mount at or above it and the nearest writable non-model mount at or above it (`incl`)
+    // and strictly above it (`strict`).
+    struct Entry {
+      const SeenMount* m;
+      const SeenMount* model;
+      const SeenMount* incl;
+      const SeenMount* strict;
+    };
+    std::vector<Entry> stack;
     for (const SeenMount& m : seen) {
-      while (!stack.empty() && m.key.compare(0, stack.back()->key.size(), stack.back()->key) != 0) {
+      while (!stack.empty() && m.key.compare(0, stack.back().m->key.size(), stack.back().m->key) != 0) {
         stack.pop_back();
       }
-      if (!stack.empty()) {
-        const SeenMount& model = *stack.back();
-        const bool same = model.key == m.key && model.identity == m.identity;
-        if (!same) {
-          const std::string name =
-              model.ref_index < out_.refs.size() ? out_.refs[model.ref_index].model_name : model.volume;
-          problem(m.volume, c.name, "mount.overlay",
-                  "container " + quote(c.name) + " mounts volume " + quote(m.volume) + " at " +
-                      sanitize_for_user(m.mount_path) + ", over model " + quote(name) + " mounted at " +
-                      sanitize_for_user(model.mount_path) +
-                      "; a mount inside a model's mount replaces verified files: mount it elsewhere");
-          continue;
-        }
+      const Entry* parent = stack.empty() ? nullptr : &stack.back();
+      const SeenMount* model = parent != nullptr ? parent->model : nullptr;
+      const SeenMount* strict =
+          parent == nullptr ? nullptr : (parent->m->key != m.key ? parent->incl : parent->strict);
+      bool reported = false;
+      if (model != nullptr && !(model->key == m.key && model->identity == m.identity)) {
+        const std::string name = model->ref_index < out_.refs.size() ? out_.refs[model->ref_index].model_name
+                                                                      : model->volume;
+        problem(m.volume, c.name, "mount.overlay",
+                "container " + quote(c.name) + " mounts " + what(m) + " at " + m.mount_path + ", over model " +
+                    quote(name) + " mounted at " + model->mount_path +
+                    "; a mount inside a model's mount replaces verified files: mount it elsewhere");
+        reported = true;
       }
-      if (m.is_model) {
-        stack.push_back(&m);
+      if (!reported && strict != nullptr && !m.is_model) {
+        // (A model mount under a writable one is fine: a link there only moves where the model
+        // is mounted, and the path through the link still reads the model.)
+        // A link the pod writes into `strict` (or an image baked with one) can send this mount
+        // anywhere in the container, over a verified model included.
+        problem(m.volume, c.name, "mount.under_writable",
+                "container " + quote(c.name) + " mounts " + what(m) + " at " + m.mount_path + ", inside " +
+                    what(*strict) + " mounted at " + strict->mount_path +
+                    ", which the pod can write; a symbolic link placed there can redirect this mount over a verified "
+                    "model: mount it outside writable volumes");
       }
+      const SeenMount* incl = (m.writable && !m.is_model) ? &m : (parent != nullptr ? parent->incl : nullptr);
+      stack.push_back(Entry{&m, m.is_model ? &m : model, incl, strict});
     }
+  }
+
+  static std::string what(const SeenMount& m) {
+    return m.volume.front() == '(' ? std::string("its termination message file") : "volume " + quote(m.volume);
   }
 
   const policy::CompiledPolicy& cp_;

@@ -121,6 +121,7 @@ Result<void> parse_containers(const Json& spec, std::string_view key, ContainerK
     ct.kind = kind;
     MG_ASSIGN_OR_RETURN(ct.name, crypto::get_string(c, "name", cpath));
     MG_ASSIGN_OR_RETURN(ct.image, opt_string(c, "image", cpath));
+    MG_ASSIGN_OR_RETURN(ct.termination_message_path, opt_string(c, "terminationMessagePath", cpath));
     MG_ASSIGN_OR_RETURN(const Json* mounts, opt_array(c, "volumeMounts", cpath, limits::kMaxVolumeMountsPerContainer));
     if (mounts != nullptr) {
       for (std::size_t j = 0; j < mounts->size(); ++j) {

@@ -55,6 +55,9 @@ struct Container {
   std::string name;
   ContainerKind kind = ContainerKind::kRegular;
   std::string image;
+  // terminationMessagePath: the kubelet bind-mounts a fresh, container-writable file there ("" when
+  // absent: the default /dev/termination-log). At a model's path it would replace a verified file.
+  std::string termination_message_path;
   std::vector<VolumeMount> mounts;
   std::vector<VolumeDevice> devices;
   bool operator==(const Container&) const = default;

@@ -34,6 +34,7 @@ spec:
   - {name: claim, pvc: {claimName: "^models$", volumeName: "^models-ro-pv$"}, root: /srv/claim}
   - {name: cache, hostPath: {pathPrefix: /var/lib/model-cache}, root: /srv/cache, requireReadOnly: false}
   - {name: nas, nfs: {servers: [nas.acme.internal, 10.0.0.5], path: /exports/models}, root: /srv/nas}
+  - {name: bucket, csi: {driver: gcsfuse.csi.storage.gke.io, volumeAttributes: {bucketName: acme}}, root: /srv/gcs}
   trust: {signers: [{name: k, publicKey: k.pub}]}
   require: {signature: {signers: [k]}}
 @EXTRA@)";
@@ -273,10 +274,16 @@ TEST_CASE("mounts beside, above or in other containers than a model mount are no
       "    - {name: swap, mountPath: /models}\n"
       "    - {name: model, mountPath: /models/m, subPath: llama, readOnly: true}\n"
       "    - {name: model, mountPath: /models/m, subPath: ./llama/, readOnly: true}\n"
-      "    - {name: swap, mountPath: /models/mm}\n"
       "  volumes:\n  - {name: model, persistentVolumeClaim: {claimName: models}}\n  - {name: swap, emptyDir: {}}\n");
   CHECK(r.problems.empty());
   REQUIRE(r.refs.size() == 1);
+  // A sibling whose name shares the model path's prefix is beside it, not inside it.
+  ModelRefs beside = g.refs(
+      "  containers:\n  - name: c\n    image: x\n    volumeMounts:\n"
+      "    - {name: model, mountPath: /models/m, subPath: llama, readOnly: true}\n"
+      "    - {name: swap, mountPath: /models/mm}\n"
+      "  volumes:\n  - {name: model, persistentVolumeClaim: {claimName: models}}\n  - {name: swap, emptyDir: {}}\n");
+  CHECK(beside.problems.empty());
   // Two models at one path: the second replaces the first.
   ModelRefs two = g.refs(
       "  containers:\n  - name: c\n    image: x\n    volumeMounts:\n"
@@ -330,4 +337,67 @@ TEST_CASE("a pod with more mounts than the cap is refused while typing it, namin
   REQUIRE_FALSE(w.ok());
   CHECK(w.error().code == Code::kLimit);
   CHECK_THAT(w.error().message, Catch::Contains("4096"));
+}
+
+// --- Found by the attacker pass over #12 -------------------------------------------------------
+
+TEST_CASE("in a container that reads a model, a mount inside a writable volume is refused: a link there can redirect it",
+          "[admission][gate]") {
+  Gate g;
+  // An init container puts /work/link -> /models/m into the emptyDir; the deeper mount through the
+  // link would land on the verified shard (runc follows links inside the container's root).
+  ModelRefs r = g.refs(
+      "  containers:\n  - name: c\n    image: x\n    volumeMounts:\n"
+      "    - {name: model, mountPath: /models/m, subPath: llama, readOnly: true}\n"
+      "    - {name: swap, mountPath: /work}\n"
+      "    - {name: swap, mountPath: /work/link/model-00001-of-00002.safetensors, subPath: shard, readOnly: true}\n"
+      "  volumes:\n  - {name: model, persistentVolumeClaim: {claimName: models}}\n  - {name: swap, emptyDir: {}}\n");
+  REQUIRE(reasons(r) == std::vector<std::string>{"mount.under_writable"});
+  CHECK_THAT(r.problems[0].message, Catch::Contains("inside volume \"swap\" mounted at /work, which the pod can write"));
+  // The same nesting in a container that reads no model is not this policy's concern.
+  ModelRefs none = g.refs(
+      "  containers:\n  - name: c\n    image: x\n    volumeMounts:\n"
+      "    - {name: swap, mountPath: /work}\n    - {name: swap, mountPath: /work/link/x, subPath: shard}\n"
+      "  volumes:\n  - {name: swap, emptyDir: {}}\n");
+  CHECK(none.problems.empty());
+}
+
+TEST_CASE("a terminationMessagePath at a verified model's path is an overlay", "[admission][gate]") {
+  Gate g;
+  ModelRefs r = g.refs(
+      "  containers:\n  - name: c\n    image: x\n"
+      "    terminationMessagePath: /models/m/model-00001-of-00002.safetensors\n    volumeMounts:\n"
+      "    - {name: model, mountPath: /models/m, subPath: llama, readOnly: true}\n"
+      "  volumes:\n  - {name: model, persistentVolumeClaim: {claimName: models}}\n");
+  REQUIRE(reasons(r) == std::vector<std::string>{"mount.overlay"});
+  CHECK_THAT(r.problems[0].message, Catch::Contains("mounts its termination message file at /models/m/model-00001"));
+}
+
+TEST_CASE("Windows spellings of a path inside a model mount are overlays too", "[admission][gate]") {
+  Gate g;
+  for (const char* over : {"C:\\\\models\\\\m\\\\tokenizer", "c:/models/m/tokenizer", "/Models/M/tokenizer",
+                           "\\\\models\\\\m\\\\tokenizer"}) {
+    INFO(over);
+    ModelRefs r = g.refs(
+        "  containers:\n  - name: c\n    image: x\n    volumeMounts:\n"
+        "    - {name: model, mountPath: \"C:\\\\models\\\\m\", subPath: llama, readOnly: true}\n"
+        "    - {name: swap, mountPath: \"" + std::string(over) + "\"}\n"
+        "  volumes:\n  - {name: model, persistentVolumeClaim: {claimName: models}}\n  - {name: swap, emptyDir: {}}\n");
+    CHECK(reasons(r) == std::vector<std::string>{"mount.overlay"});
+  }
+}
+
+TEST_CASE("a CSI volume is claimed only with exactly the attributes the source lists", "[admission][gate]") {
+  Gate g;
+  ModelRefs ok = g.refs(one_mount("csi: {driver: gcsfuse.csi.storage.gke.io, volumeAttributes: {bucketName: acme}}",
+                                  "llama"));
+  REQUIRE(ok.refs.size() == 1);
+  CHECK(ok.refs[0].dir == "/srv/gcs/llama");
+  // An unlisted driver option (gcsfuse's only-dir) would serve another directory than the one
+  // the webhook reads: not claimed, so denied as an unclaimed CSI volume.
+  ModelRefs extra = g.refs(one_mount(
+      "csi: {driver: gcsfuse.csi.storage.gke.io, volumeAttributes: {bucketName: acme, mountOptions: only-dir=archive}}",
+      "llama"));
+  CHECK(extra.refs.empty());
+  CHECK(reasons(extra) == std::vector<std::string>{"volume.unclaimed"});
 }
