@@ -181,3 +181,36 @@ TEST_CASE("door 5: break-glass is honoured only from the groups the policy names
   p.req["request"]["object"]["metadata"]["annotations"]["modelgate.dev/break-glass"] = "";
   CHECK_THAT(message(s.review(p.req)), Catch::Contains("needs a reason as its value"));
 }
+
+TEST_CASE("#17 item 3: 20,000 mounts, or 4,000 distinct subPaths, are refused over TLS naming the cap",
+          "[integration][gate]") {
+  GateStack s;
+  // Change: the server container (and copies of it) mount the claim again and again with distinct,
+  // nonexistent subPaths. Before, 20,000 held a worker for 32 s; the deadline did not bound it.
+  auto many = [](int containers, int per) {
+    Pod p;
+    Json server = p.server();
+    p.spec()["containers"] = Json::array();
+    for (int c = 0; c < containers; ++c) {
+      Json one = server;
+      one["name"] = "server-" + std::to_string(c);
+      for (int i = 0; i < per; ++i) {
+        one["volumeMounts"].push_back({{"name", "weights"}, {"readOnly", true},
+                                       {"mountPath", "/extra/" + std::to_string(i)},
+                                       {"subPath", "missing-" + std::to_string(c * per + i)}});
+      }
+      p.spec()["containers"].push_back(std::move(one));
+    }
+    return p;
+  };
+  Json over = s.review(many(20, 1000).req);
+  CHECK(over["allowed"] == false);
+  CHECK_THAT(message(over), Catch::Contains("too many volume mounts"));
+  CHECK_THAT(message(over), Catch::Contains("> 4096"));
+  Json models = s.review(many(4, 1000).req);
+  CHECK(models["allowed"] == false);
+  CHECK(models["auditAnnotations"]["reasons"].get<std::string>().find("volume.too_many_models") != std::string::npos);
+  CHECK_THAT(message(models), Catch::Contains("more than 64"));
+  // The server is still answering the ordinary pod at once.
+  CHECK(s.review(Pod().req)["allowed"] == true);
+}
