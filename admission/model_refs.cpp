@@ -223,8 +223,8 @@ class PolicyScan {
   // the source names (the claim name alone is the pod author's to choose).
   void check_binding(const Volume& v, const std::string& container, const policy::Source& source) {
     const auto* pvc = std::get_if<policy::PvcSource>(&source.volume);
-    if (pvc == nullptr || !checked_claims_.insert(v.name).second) {
-      return;
+    if (pvc == nullptr || v.claim_template || !checked_claims_.insert(v.name).second) {
+      return;  // a claim template's claims do not exist yet: each replica's pod proves its own
     }
     const std::string subject = "model volume " + quote(v.name) + " (pvc " + quote(sanitize_for_user(v.claim_name)) +
                                 ", source " + quote(source.name.value) + ")";

@@ -162,6 +162,45 @@ Result<void> parse_containers(const Json& spec, std::string_view key, ContainerK
   return ok_status();
 }
 
+// add_claim_templates adds a StatefulSet's volumeClaimTemplates as the claims its pods will mount
+// (a template replaces a pod volume of the same name, as the controller does).
+Result<void> add_claim_templates(const Json& object, const std::string& sts_name, PodTemplate& pod) {
+  const Json* spec = crypto::find_field(object, "spec");
+  if (spec == nullptr || !spec->is_object()) {
+    return {};
+  }
+  MG_ASSIGN_OR_RETURN(const Json* templates,
+                      opt_array(*spec, "volumeClaimTemplates", "spec", limits::kMaxPodVolumes));
+  if (templates == nullptr) {
+    return {};
+  }
+  for (std::size_t i = 0; i < templates->size(); ++i) {
+    const std::string path = "spec.volumeClaimTemplates[" + std::to_string(i) + "]";
+    const Json& t = (*templates)[i];
+    const Json* md = t.is_object() ? crypto::find_field(t, "metadata") : nullptr;
+    if (md == nullptr || !md->is_object()) {
+      return make_error(Code::kMalformed, path + ".metadata: expected an object");
+    }
+    Volume v;
+    MG_ASSIGN_OR_RETURN(v.name, crypto::get_string(*md, "name", path + ".metadata"));
+    v.source = VolumeSource::kPersistentVolumeClaim;
+    v.kind = "persistentVolumeClaim";
+    v.claim_name = v.name + "-" + sts_name + "-0";
+    v.claim_template = true;
+    auto same = std::find_if(pod.volumes.begin(), pod.volumes.end(), [&](const Volume& x) { return x.name == v.name; });
+    if (same != pod.volumes.end()) {
+      *same = std::move(v);
+    } else {
+      if (pod.volumes.size() >= limits::kMaxPodVolumes) {
+        return make_error(Code::kLimit, "spec: too many volumes and claim templates (more than " +
+                                            std::to_string(limits::kMaxPodVolumes) + ")");
+      }
+      pod.volumes.push_back(std::move(v));
+    }
+  }
+  return {};
+}
+
 Result<PodTemplate> parse_pod_template(const Json& metadata_holder, const Json& spec, const std::string& path) {
   PodTemplate t;
   if (const Json* md = crypto::find_field(metadata_holder, "metadata"); md != nullptr) {
@@ -264,6 +303,9 @@ Result<Workload> extract_workload(const GroupVersionKind& gvk, const crypto::Jso
     MG_ASSIGN_OR_RETURN(const Json* spec, descend(*tmpl, {"spec"}));
     MG_ASSIGN_OR_RETURN(PodTemplate t, parse_pod_template(*tmpl, *spec, "spec.template."));
     w.pod = std::move(t);
+    if (gvk.kind == "StatefulSet") {
+      MG_TRY(add_claim_templates(object, w.name, *w.pod));
+    }
   }
   return w;
 }

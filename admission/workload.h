@@ -29,6 +29,10 @@ struct Volume {
   std::string driver;      // CSI driver
   std::map<std::string, std::string> attributes;  // CSI volumeAttributes
   bool read_only = false;  // set on the source (pvc.readOnly, nfs.readOnly, csi.readOnly)
+  // claim_template: a StatefulSet's volumeClaimTemplates entry. Each replica gets its own claim,
+  // "<name>-<statefulset>-<ordinal>", created by the controller; claim_name is replica 0's. The
+  // replicas' pods are judged with their real claims when the controller creates them.
+  bool claim_template = false;
   bool operator==(const Volume&) const = default;
 };
 

@@ -401,3 +401,38 @@ TEST_CASE("a CSI volume is claimed only with exactly the attributes the source l
   CHECK(extra.refs.empty());
   CHECK(reasons(extra) == std::vector<std::string>{"volume.unclaimed"});
 }
+
+TEST_CASE("a StatefulSet's claim templates are the claims its replicas mount, not undefined volumes",
+          "[admission][gate]") {
+  Gate g("  otherVolumes: {allow: [persistentVolumeClaim, configMap]}\n");
+  auto reqs = parse_review_input(R"(apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: triton, namespace: ml}
+spec:
+  selector: {matchLabels: {app: t}}
+  template:
+    metadata: {labels: {app: t}}
+    spec:
+      containers:
+      - name: c
+        image: x
+        volumeMounts: [{name: data, mountPath: /data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce]}
+)", "sts.yaml", "ml");
+  REQUIRE(reqs.ok());
+  auto w = extract_workload(reqs->front().kind, reqs->front().object);
+  REQUIRE(w.ok());
+  REQUIRE(w->pod->volumes.size() == 1);
+  const Volume& v = w->pod->volumes[0];
+  CHECK(v.source == VolumeSource::kPersistentVolumeClaim);
+  CHECK(v.claim_name == "data-triton-0");
+  CHECK(v.claim_template);
+  // Admitted as a kind the policy allows; before, "the pod does not define" volume "data".
+  CHECK(find_model_refs(*w->pod, "ml", *g.set, g.cluster.get()).problems.empty());
+  // Without the kind allowed, it is an unclaimed claim like any other.
+  Gate strict;
+  auto r = find_model_refs(*w->pod, "ml", *strict.set, strict.cluster.get());
+  CHECK(reasons(r) == std::vector<std::string>{"volume.unclaimed"});
+}
