@@ -26,7 +26,13 @@ nlohmann::json layer(const std::string& path, const std::string& digest,
           {"annotations", {{std::string(kFilepathAnnotation), path}}}};
 }
 
-nlohmann::json manifest(nlohmann::json layers) {
+// manifest takes a vector, not a json: `manifest({one_layer})` must be a one-layer array with every
+// compiler (clang reads a braced json of one json as a copy of it, gcc as an array; CWG 1467).
+nlohmann::json manifest(const std::vector<nlohmann::json>& list) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const nlohmann::json& l : list) {
+    layers.push_back(l);
+  }
   return {{"schemaVersion", 2},
           {"mediaType", std::string(kMediaTypeImageManifest)},
           {"artifactType", std::string(kModelManifestArtifactType)},
