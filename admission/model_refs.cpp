@@ -136,6 +136,7 @@ struct SeenMount {
   std::size_t ref_index = 0;
   bool is_model = false;
   bool writable = false;  // its content can be written from the pod (an emptyDir, a writable mount)
+  bool termination_file = false;  // the kubelet's terminationMessagePath file, not a volume
 };
 
 // overlay_key is the form in which two mount paths are compared for overlays: normalised, with
@@ -452,6 +453,7 @@ class PolicyScan {
         t.mount_path = sanitize_for_user(c.termination_message_path);
         t.identity = std::string(1, '\0');
         t.writable = true;
+        t.termination_file = true;
         seen.push_back(std::move(t));
       }
     }
@@ -506,7 +508,7 @@ class PolicyScan {
   }
 
   static std::string what(const SeenMount& m) {
-    return m.volume.front() == '(' ? std::string("its termination message file") : "volume " + quote(m.volume);
+    return m.termination_file ? std::string("its termination message file") : "volume " + quote(m.volume);
   }
 
   const policy::CompiledPolicy& cp_;
